@@ -1,0 +1,50 @@
+"""The application factory. Blueprints and record types are imported inside create_app."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app.config import ROOT, from_environment
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+
+    from app import auth, i18n, web
+    from app.database import configure_engine
+    from app.extensions import csrf, db, login_manager, migrate
+
+    import models  # noqa: F401  (registers every table)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from app import audit, records
+
+    audit.install()
+    records.load_record_types()
+    records.check_all_workflows()
+
+    auth.init_app(app)
+    web.init_app(app)
+    records.init_app(app)
+
+    from app import cli
+    cli.init_app(app)
+    return app

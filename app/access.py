@@ -1,0 +1,103 @@
+"""Who may see and do what: one place, used by pages, lists, exports and printouts alike.
+
+Roles are granted per centre. A grant held at a county centre reaches every centre below it, so a
+county supervisor reads the whole county; nobody else sees another centre's records.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from models.core import ADMIN, AGENT, CLERK, COUNTY, DEPUTY, DIRECTOR, INSPECTOR, LEADER, Center, RoleGrant
+
+ROLE_TITLES = {
+    CLERK: _l("Window clerk"),
+    AGENT: _l("Agency officer"),
+    INSPECTOR: _l("Inspector"),
+    DEPUTY: _l("Deputy director"),
+    DIRECTOR: _l("Director"),
+    LEADER: _l("Town leader"),
+    COUNTY: _l("County supervisor"),
+    ADMIN: _l("Administrator"),
+}
+# Staff of a centre: everyone who works in it, for "read" on its everyday records.
+STAFF = frozenset({CLERK, AGENT, INSPECTOR, DEPUTY, DIRECTOR, LEADER, ADMIN})
+MANAGERS = frozenset({DEPUTY, DIRECTOR, LEADER})
+
+
+def _role_map(user) -> dict[int, frozenset[str]]:
+    """centre id → roles the user holds there (county grants spread to the centres below)."""
+    cache = g.setdefault("_role_maps", {})
+    if user.id in cache:
+        return cache[user.id]
+    roles: dict[int, set[str]] = {}
+    grants = db.session.execute(
+        select(RoleGrant.center_id, RoleGrant.role).where(RoleGrant.user_id == user.id)).all()
+    for center_id, role in grants:
+        center = db.session.get(Center, center_id)
+        if center is None or not center.active:
+            continue
+        reach = center.descendant_ids() if center.kind == "county" else {center_id}
+        for cid in reach:
+            roles.setdefault(cid, set()).add(role)
+    cache[user.id] = {cid: frozenset(r) for cid, r in roles.items()}
+    return cache[user.id]
+
+
+def roles_in(user, center_id: int | None) -> frozenset[str]:
+    if not getattr(user, "is_authenticated", False) or center_id is None:
+        return frozenset()
+    return _role_map(user).get(center_id, frozenset())
+
+
+def visible_center_ids(user) -> set[int]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(_role_map(user))
+
+
+def all_roles(user) -> frozenset[str]:
+    return frozenset().union(*_role_map(user).values()) if getattr(user, "is_authenticated", False) else frozenset()
+
+
+def current_center_id() -> int | None:
+    """The centre the user works in now: chosen in the header, else the home centre."""
+    if not current_user.is_authenticated:
+        return None
+    visible = visible_center_ids(current_user)
+    chosen = session.get("center_id")
+    if chosen in visible:
+        return chosen
+    if current_user.center_id in visible:
+        return current_user.center_id
+    return min(visible) if visible else None
+
+
+def current_center() -> Center | None:
+    cid = current_center_id()
+    return db.session.get(Center, cid) if cid else None
+
+
+def has_role(*roles: str, center_id: int | None = None) -> bool:
+    cid = center_id if center_id is not None else current_center_id()
+    return bool(roles_in(current_user, cid) & set(roles))
+
+
+def require_roles(*roles: str):
+    """View decorator: the user must hold one of the roles in the current centre, else 403."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from app.extensions import login_manager
+                return login_manager.unauthorized()
+            if not has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate

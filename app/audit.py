@@ -1,0 +1,106 @@
+"""The audit trail: every insert, change and state move of a record is written on flush.
+
+Listening to the session (not the views) means jobs, CLI commands and views are all covered.
+A transition or void sets `record._audit_note = (action, comment)` before the flush.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.timeutil import now
+from models.core import AuditEntry
+from models.record import RecordMixin
+
+SKIP = {"id", "version", "created_at", "updated_at", "created_by_id", "center_id"}
+
+
+def _actor_id() -> int | None:
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return current_user.id
+    return None
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _entries_for(obj, actor: int | None, at: datetime) -> list[AuditEntry]:
+    state = inspect(obj)
+    table = obj.__table__.name
+    action, comment = getattr(obj, "_audit_note", (None, ""))
+    entries = []
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in SKIP:
+            continue
+        hist = state.attrs[key].history
+        if not hist.has_changes():
+            continue
+        before = _text(hist.deleted[0]) if hist.deleted else ""
+        after = _text(hist.added[0]) if hist.added else ""
+        if before == after:
+            continue
+        kind = action if (key == "state" and action == "transition") or (key == "voided" and action == "void") \
+            else "edit"
+        entries.append(AuditEntry(center_id=obj.center_id, record_table=table, record_id=obj.id,
+                                  user_id=actor, at=at, action=kind, field=key, before=before,
+                                  after=after, comment=comment if kind != "edit" else ""))
+    if action == "transition" and not any(e.field == "state" for e in entries):
+        # A step that keeps the state (e.g. a note or reminder) is still logged.
+        entries.append(AuditEntry(center_id=obj.center_id, record_table=table, record_id=obj.id,
+                                  user_id=actor, at=at, action="transition", field="state",
+                                  before=obj.state, after=obj.state, comment=comment))
+    return entries
+
+
+def _before_flush(session: Session, _ctx, _instances):
+    actor, at = _actor_id(), now()
+    for obj in session.dirty:
+        if isinstance(obj, RecordMixin) and session.is_modified(obj, include_collections=False):
+            session.add_all(_entries_for(obj, actor, at))
+            obj.__dict__.pop("_audit_note", None)
+    for obj in session.new:
+        if isinstance(obj, RecordMixin) and obj.created_by_id is None and actor is not None:
+            obj.created_by_id = actor
+
+
+def _after_flush(session: Session, _ctx):
+    # New records get their id only at flush: log their creation afterwards.
+    actor, at = _actor_id(), now()
+    rows = [dict(center_id=obj.center_id, record_table=obj.__table__.name, record_id=obj.id,
+                 user_id=actor, at=at, action="create", field="state" if obj.state else "",
+                 before="", after=obj.state or "", comment="")
+            for obj in session.new if isinstance(obj, RecordMixin)]
+    if rows:
+        session.connection().execute(insert(AuditEntry.__table__), rows)
+
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if not _installed:
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
+        _installed = True
+
+
+def trail(record) -> list[AuditEntry]:
+    from sqlalchemy import select
+    return db.session.scalars(select(AuditEntry).where(
+        AuditEntry.record_table == record.__table__.name, AuditEntry.record_id == record.id)
+        .order_by(AuditEntry.id)).all()

@@ -1,0 +1,104 @@
+"""Command line: create-admin, demo-data, serve (the single-PC run command)."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from app.extensions import db
+from models.core import ADMIN, Center, RoleGrant, User
+
+
+def init_app(app) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo_data)
+    app.cli.add_command(serve)
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--center", "center_code", default=None, help="Code of the centre (default: the county, created if none).")
+@with_appcontext
+def create_admin(username: str, password: str, center_code: str | None) -> None:
+    """Create an administrator for a first install."""
+    if len(password) < 8:
+        raise click.UsageError("password: at least 8 characters")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.UsageError(f"user {username} exists")
+    if center_code:
+        center = db.session.scalar(select(Center).where(Center.code == center_code))
+        if center is None:
+            raise click.UsageError(f"no centre with code {center_code}")
+    else:
+        center = db.session.scalar(select(Center).where(Center.kind == "county").order_by(Center.id))
+        if center is None:
+            center = Center(name="县政务服务中心", code="county", kind="county")
+            db.session.add(center)
+            db.session.flush()
+    user = User(username=username, name=username, center_id=center.id, password_hash="")
+    user.set_password(password)
+    user.grants.append(RoleGrant(center_id=center.id, role=ADMIN))
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"administrator {username} created for {center.name}")
+
+
+@click.command("demo-data")
+@with_appcontext
+def demo_data() -> None:
+    """Build a realistic demo county with one township centre (only into an empty database)."""
+    from app.demo import DEMO_PASSWORD, build_demo, demo_logins
+    if db.session.scalar(select(func.count(User.id))):
+        raise click.UsageError("the database already has users; demo data goes only into an empty one")
+    build_demo()
+    db.session.commit()
+    click.echo("demo data loaded; logins (password %s):" % DEMO_PASSWORD)
+    for username, title in demo_logins():
+        click.echo(f"  {username:12s} {title}")
+
+
+def lan_address() -> str:
+    """The address other devices on the office network reach this PC at (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+@click.command("serve")
+@click.option("--host", default="0.0.0.0", help="0.0.0.0 lets tablets on the office network connect.")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-jobs", is_flag=True, help="Do not start the scheduled-jobs process.")
+@click.option("--threads", default=8, type=int)
+@with_appcontext
+def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
+    """Upgrade the database, load the demo centre if empty, start jobs and serve with waitress."""
+    from flask_migrate import upgrade
+    from waitress import serve as waitress_serve
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if not db.session.scalar(select(func.count(User.id))):
+        from app.demo import DEMO_PASSWORD, build_demo, demo_logins
+        build_demo()
+        db.session.commit()
+        click.echo(f"Empty database: demo centre loaded. Logins (password {DEMO_PASSWORD}):")
+        for username, title in demo_logins():
+            click.echo(f"  {username:12s} {title}")
+    db.session.remove()
+    jobs = None
+    if not no_jobs:
+        jobs = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"])
+    click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{lan_address()}:{port})")
+    try:
+        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    finally:
+        if jobs is not None:
+            jobs.terminate()

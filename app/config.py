@@ -1,0 +1,57 @@
+"""Configuration from the environment, with safe defaults for a single office PC."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("HALL_INSTANCE", ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(folder: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def database_url(folder: Path) -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'hall.sqlite3'}"
+    if url.startswith("postgres://"):  # the old Heroku-style scheme
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def from_environment() -> dict:
+    folder = instance_dir()
+    return {
+        "SECRET_KEY": secret_key(folder),
+        "SQLALCHEMY_DATABASE_URI": database_url(folder),
+        "INSTANCE_DIR": str(folder),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Office LANs serve plain http; set SESSION_COOKIE_SECURE=1 behind https.
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "PDF_FONT_PATH": os.environ.get("PDF_FONT_PATH", ""),
+        "PAGE_SIZE": 25,
+    }

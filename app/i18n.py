@@ -1,0 +1,45 @@
+"""Simplified Chinese by default; English for maintainers. The catalogue compiles itself when stale."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import request, session
+from flask_login import current_user
+
+from app.extensions import babel
+
+LOCALES = ("zh_CN", "en")
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    chosen = session.get("locale") if request else None
+    if chosen in LOCALES:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
+        return current_user.locale
+    return "zh_CN"
+
+
+def compile_catalogues(folder: Path) -> None:
+    """Compile each .po to .mo when the .mo is missing or older (no build step on a Windows PC)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in folder.glob("*/LC_MESSAGES/*.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        try:
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file)
+            with mo_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+        except OSError as exc:  # read-only install: use what is there
+            log.warning("cannot compile %s: %s", po_path, exc)
+
+
+def init_app(app) -> None:
+    compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    babel.init_app(app, locale_selector=select_locale)

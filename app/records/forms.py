@@ -1,0 +1,113 @@
+"""WTForms classes built from a record type's declaration, with Chinese messages beside each field."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, FieldList, FormField,
+                     HiddenField, IntegerField, SelectField, StringField, TextAreaField)
+from wtforms import Form as PlainForm
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from app import access
+from app.extensions import db
+from app.records.registry import Child, Field, RecordType
+
+REQUIRED = _l("This field is required.")
+PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{5,8}|12345)$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def valid_id_number(value: str) -> bool:
+    """An 18-character resident ID number with a correct check digit (GB 11643)."""
+    value = value.strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return False
+    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS))
+    return "10X98765432"[total % 11] == value[17]
+
+
+def _id_number_check(_form, field):
+    if field.data and not valid_id_number(field.data):
+        raise ValidationError(_l("Not a valid 18-digit ID number (check the last digit)."))
+
+
+def ref_choices(model, center_id: int | None, blank=True):
+    """Records of a model in the same centre, for a select; void ones are left out."""
+    query = select(model).where(model.center_id == center_id)
+    if hasattr(model, "voided"):
+        query = query.where(model.voided.is_(False))
+    order = getattr(model, "number", None) or getattr(model, "name", None) or model.id
+    rows = [(r.id, str(r)) for r in db.session.scalars(query.order_by(order))]
+    return ([(0, "—")] if blank else []) + rows
+
+
+def user_choices(center_id: int | None, blank=True):
+    from models.core import RoleGrant, User
+    query = (select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+             .where(RoleGrant.center_id == center_id, User.active.is_(True)).distinct().order_by(User.name))
+    return ([(0, "—")] if blank else []) + [(u.id, u.name) for u in db.session.scalars(query)]
+
+
+def wtf_field(f: Field, center_id: int | None):
+    """One WTForms field for a declared Field."""
+    need = [DataRequired(REQUIRED)] if f.required and f.kind not in ("int", "decimal", "bool") else \
+        [InputRequired(REQUIRED)] if f.required and f.kind != "bool" else [Optional()]
+    kw = {"label": f.label, "description": f.help}
+    if f.kind in ("str", "phone", "idno"):
+        validators = need + [Length(max=f.max_length or 200, message=_l("Too long."))]
+        if f.kind == "phone":
+            validators.append(Regexp(PHONE, message=_l("Enter a mobile number (11 digits) or a landline such as 0737-1234567.")))
+        if f.kind == "idno":
+            validators.append(_id_number_check)
+        return StringField(validators=validators, filters=[lambda v: v.strip() if isinstance(v, str) else v], **kw)
+    if f.kind == "text":
+        return TextAreaField(validators=need, **kw)
+    if f.kind == "int":
+        rng = [NumberRange(min=f.min, max=f.max, message=_l("Out of range."))] if f.min is not None or f.max is not None else []
+        return IntegerField(validators=need + rng, **kw)
+    if f.kind == "decimal":
+        return DecimalField(validators=need, places=2, **kw)
+    if f.kind == "date":
+        return DateField(validators=need, **kw)
+    if f.kind == "datetime":
+        return DateTimeLocalField(validators=need, format="%Y-%m-%dT%H:%M", **kw)
+    if f.kind == "bool":
+        return BooleanField(**kw)
+    if f.kind == "choice":
+        choices = ([] if f.required else [("", "—")]) + [(k, v) for k, v in f.choices]
+        return SelectField(choices=choices, validators=need, **kw)
+    if f.kind in ("ref", "user"):
+        choices = user_choices(center_id) if f.kind == "user" else ref_choices(f.ref, center_id)
+        checks = [NumberRange(min=1, message=REQUIRED)] if f.required else []
+        return SelectField(choices=choices, coerce=int, validators=checks, **kw)
+    raise ValueError(f"unknown field kind {f.kind}")
+
+
+def child_form(child: Child, center_id):
+    attrs = {f.name: wtf_field(Field(**{**f.__dict__, "required": False}), center_id) for f in child.fields}
+    attrs["row_id"] = HiddenField()
+    return type(f"{child.name.title()}Row", (PlainForm,), attrs)
+
+
+def build_form(rtype: RecordType, center_id: int | None, field_names=None, with_children=True):
+    """A FlaskForm class for the type (or for the named fields of a transition)."""
+    names = field_names if field_names is not None else [f.name for f in rtype.fields if f.in_form]
+    attrs = {}
+    for name in names:
+        f = rtype.field(name)
+        if f is None:
+            raise ValueError(f"{rtype.key}: no field {name}")
+        attrs[name] = wtf_field(f, center_id)
+    attrs["form_version"] = HiddenField()
+    attrs["form_token"] = HiddenField()
+    if with_children:
+        for child in rtype.children:
+            attrs[child.name] = FieldList(FormField(child_form(child, center_id)), min_entries=0)
+    return type(f"{rtype.model.__name__}Form", (FlaskForm,), attrs)
+
+
+def may_unmask(rtype: RecordType, user, center_id) -> bool:
+    return bool(rtype.unmask_roles & access.roles_in(user, center_id))

@@ -1,0 +1,104 @@
+"""The records a user may see: one rule for lists, detail pages, exports and printouts."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort
+from sqlalchemy import Select, String, cast, func, or_, select
+
+from app import access
+from app.extensions import db
+from app.records.registry import RecordType
+
+
+def readable_center_ids(rtype: RecordType, user) -> list[int]:
+    return sorted(cid for cid in access.visible_center_ids(user)
+                  if rtype.allows("read", access.roles_in(user, cid)))
+
+
+def visible_query(rtype: RecordType, user) -> Select:
+    model = rtype.model
+    query = select(model).where(model.center_id.in_(readable_center_ids(rtype, user)))
+    if rtype.row_filter is not None:
+        query = rtype.row_filter(query, user)
+    return query
+
+
+def get_or_404(rtype: RecordType, record_id: int, user, action: str = "read"):
+    """Load → check access. Not visible: 404 (its existence is not revealed). Not allowed: 403."""
+    record = db.session.scalar(visible_query(rtype, user).where(rtype.model.id == record_id))
+    if record is None:
+        abort(404)
+    if action != "read" and not rtype.allows(action, access.roles_in(user, record.center_id)):
+        abort(403)
+    return record
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
+    """Apply the list page's search, filters and sort; returns the query and the active filters."""
+    model = rtype.model
+    query = visible_query(rtype, user)
+    active: dict = {}
+    if args.get("void") != "1":
+        query = query.where(model.voided.is_(False))
+    else:
+        active["void"] = "1"
+    q = (args.get("q") or "").strip()
+    if q:
+        active["q"] = q
+        columns = [getattr(model, f.name) for f in rtype.fields if f.search]
+        if columns:
+            pattern = f"%{q}%"
+            query = query.where(or_(*[cast(c, String).ilike(pattern) for c in columns]))
+    if rtype.workflow and args.get("state"):
+        active["state"] = args["state"]
+        query = query.where(model.state == args["state"])
+    if args.get("center", type=int) and len(readable_center_ids(rtype, user)) > 1:
+        active["center"] = args.get("center", type=int)
+        query = query.where(model.center_id == active["center"])
+    for f in rtype.filter_fields:
+        column = getattr(model, f.name)
+        if f.kind in ("date", "datetime"):
+            lo, hi = _parse_date(args.get(f"{f.name}_from")), _parse_date(args.get(f"{f.name}_to"))
+            if lo:
+                active[f"{f.name}_from"] = lo.isoformat()
+                query = query.where(column >= lo)
+            if hi:
+                active[f"{f.name}_to"] = hi.isoformat()
+                query = query.where(func.date(column) <= hi if f.kind == "datetime" else column <= hi)
+            continue
+        value = args.get(f.name)
+        if value in (None, ""):
+            continue
+        if f.kind in ("ref", "user", "int"):
+            if not value.isdigit():
+                continue
+            value = int(value)
+        elif f.kind == "bool":
+            value = value == "1"
+        active[f.name] = value
+        query = query.where(column == value)
+    sort = args.get("sort") or rtype.default_sort
+    name = sort.lstrip("-")
+    sortable = {f.name for f in rtype.list_fields if f.sortable} | {"id", "state", "created_at"}
+    if name not in sortable:
+        sort, name = rtype.default_sort, rtype.default_sort.lstrip("-")
+    column = getattr(model, name)
+    query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), model.id.desc())
+    active["sort"] = sort
+    return query, active
+
+
+def page_of(query: Select, page: int, size: int):
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
+    return rows, total, page, pages

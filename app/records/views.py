@@ -1,0 +1,420 @@
+"""Generic pages for every declared record type: list, new, view, edit, transition, void, print, export.
+
+Every view follows load → check access → act; the request wrapper commits or rolls back.
+"""
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import date
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import access, audit
+from app.database import writes
+from app.extensions import db
+from app.records import query as rq
+from app.records.forms import build_form, may_unmask
+from app.records.registry import REGISTRY, RecordType
+from app.records.workflow import TransitionRefused, apply_transition, available
+from models.core import AuditEntry, SubmissionToken
+
+bp = Blueprint("records", __name__, url_prefix="/r")
+
+
+def _type_or_404(key: str) -> RecordType:
+    rtype = REGISTRY.get(key)
+    if rtype is None:
+        abort(404)
+    return rtype
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+@bp.before_request
+@login_required
+def _login_first():
+    return None
+
+
+# ---------------------------------------------------------------- list and export
+
+@bp.route("/<key>/")
+def list_view(key):
+    rtype = _type_or_404(key)
+    if not rq.readable_center_ids(rtype, current_user):
+        abort(403)
+    query, active = rq.filtered_query(rtype, current_user, request.args)
+    rows, total, page, pages = rq.page_of(query, request.args.get("page", 1, type=int),
+                                          current_app.config["PAGE_SIZE"])
+    ctx = dict(rtype=rtype, rows=rows, total=total, page=page, pages=pages, active=active,
+               can_create=_can_create(rtype), filter_choices=_filter_choices(rtype),
+               unmask=lambda r: may_unmask(rtype, current_user, r.center_id),
+               centers=_readable_centers(rtype))
+    if _is_htmx():
+        return render_template("records/_table.html", **ctx)
+    return render_template("records/list.html", **ctx)
+
+
+def _readable_centers(rtype):
+    from models.core import Center
+    ids = rq.readable_center_ids(rtype, current_user)
+    if len(ids) < 2:
+        return []
+    return db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.name)).all()
+
+
+def _filter_choices(rtype):
+    from app.records.forms import ref_choices, user_choices
+    center_id = access.current_center_id()
+    out = {}
+    for f in rtype.filter_fields:
+        if f.kind == "choice":
+            out[f.name] = list(f.choices)
+        elif f.kind == "ref":
+            out[f.name] = ref_choices(f.ref, center_id, blank=False)
+        elif f.kind == "user":
+            out[f.name] = user_choices(center_id, blank=False)
+        elif f.kind == "bool":
+            out[f.name] = [("1", _("Yes")), ("0", _("No"))]
+    return out
+
+
+@bp.route("/<key>/export.xlsx")
+def export_view(key):
+    """The list as filtered on screen, as an Excel workbook (same visibility rule as the list)."""
+    from openpyxl import Workbook
+
+    rtype = _type_or_404(key)
+    centers = rq.readable_center_ids(rtype, current_user)
+    if not any(rtype.allows("export", access.roles_in(current_user, c)) for c in centers):
+        abort(403)
+    query, _active = rq.filtered_query(rtype, current_user, request.args)
+    allowed = [c for c in centers if rtype.allows("export", access.roles_in(current_user, c))]
+    query = query.where(rtype.model.center_id.in_(allowed))
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(str(rtype.title_plural)[:31])
+    fields = rtype.list_fields
+    ws.append([_("No."), *[str(f.label) for f in fields], *([_("State")] if rtype.workflow else [])])
+    for record in db.session.scalars(query.limit(100_000)):
+        values = [_cell(rtype, f, record) for f in fields]
+        state = rtype.workflow.state(record.state) if rtype.workflow else None
+        ws.append([record.id, *values, *([str(state.title) if state else record.state] if rtype.workflow else [])])
+    buf = io.BytesIO()
+    wb.save(buf)
+    name = f"{rtype.key}-{date.today().isoformat()}.xlsx"
+    return Response(buf.getvalue(), headers={"Content-Disposition": f"attachment; filename={name}"},
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _cell(rtype, f, record):
+    value = getattr(record, f.name, None)
+    if f.kind in ("date", "datetime", "int") and value is not None:
+        return value
+    if f.kind == "idno" and f.mask and may_unmask(rtype, current_user, record.center_id):
+        return str(value or "")
+    return f.display(record)
+
+
+# ---------------------------------------------------------------- create and edit
+
+def _can_create(rtype) -> bool:
+    return rtype.allows("create", access.roles_in(current_user, access.current_center_id()))
+
+
+def _child_rows_from(rtype, record):
+    data = {}
+    for child in rtype.children:
+        rows = [{**{f.name: getattr(row, f.name) for f in child.fields}, "row_id": row.id}
+                for row in getattr(record, child.name)]
+        data[child.name] = rows + [{}] * child.blank_rows
+    return data
+
+
+def _apply_children(rtype, record, form) -> bool:
+    """Copy inline rows from the form to the record; blank rows are skipped. False on errors."""
+    ok = True
+    for child in rtype.children:
+        before = _children_text(child, getattr(record, child.name))
+        kept = []
+        existing = {row.id: row for row in getattr(record, child.name)}
+        for entry in getattr(form, child.name).entries:
+            values = {f.name: entry.form[f.name].data for f in child.fields}
+            if all(v in (None, "", 0, False) for v in values.values()):
+                continue
+            for f in child.fields:
+                if f.required and values[f.name] in (None, ""):
+                    entry.form[f.name].errors.append(_("This field is required."))
+                    ok = False
+            row_id = entry.form.row_id.data
+            row = existing.get(int(row_id)) if row_id and str(row_id).isdigit() else None
+            row = row or child.model()
+            for name, value in values.items():
+                setattr(row, name, value)
+            if hasattr(row, "seq"):
+                row.seq = len(kept) + 1
+            kept.append(row)
+        if len(kept) < child.min_rows:
+            getattr(form, child.name).errors.append(_("Add at least %(n)s rows.", n=child.min_rows))
+            ok = False
+        if ok:
+            setattr(record, child.name, kept)
+            after = _children_text(child, kept)
+            if record.id is not None and before != after:
+                db.session.add(AuditEntry(center_id=record.center_id, record_table=record.__table__.name,
+                                          record_id=record.id, user_id=current_user.id, action="edit",
+                                          field=child.name, before=before, after=after))
+    return ok
+
+
+def _children_text(child, rows) -> str:
+    return "；".join("，".join(f.display(r) for f in child.fields if f.display(r)) for r in rows)
+
+
+def _run_validation(rtype, record, form) -> bool:
+    if rtype.validate is None:
+        return True
+    errors = rtype.validate(record, form, current_user) or {}
+    for name, message in errors.items():
+        target = getattr(form, name, None)
+        (target.errors if target is not None else form.form_errors).append(str(message))
+    return not errors
+
+
+def _copy_fields(rtype, record, form):
+    for f in rtype.fields:
+        if f.in_form and f.name in form:
+            value = form[f.name].data
+            if f.kind in ("ref", "user") and value == 0:
+                value = None
+            if f.kind == "choice" and value == "":
+                value = None if rtype.model.__table__.c[f.name].nullable else ""
+            if value is None and f.kind in ("str", "text", "phone", "idno"):
+                value = ""
+            setattr(record, f.name, value)
+
+
+@bp.route("/<key>/new", methods=["GET", "POST"])
+def new_view(key):
+    rtype = _type_or_404(key)
+    center_id = access.current_center_id()
+    if not _can_create(rtype):
+        abort(403)
+    form_class = build_form(rtype, center_id)
+    if request.method == "GET":
+        prefill = {k: v for k, v in request.args.items() if rtype.field(k)}
+        form = form_class(formdata=None, data={
+            "form_token": secrets.token_hex(16), **prefill,
+            **{c.name: [{}] * max(c.blank_rows, c.min_rows) for c in rtype.children}})
+    else:
+        form = form_class()
+    warnings = []
+    if form.validate_on_submit():
+        token = form.form_token.data or secrets.token_hex(16)
+        done = db.session.get(SubmissionToken, token)
+        if done is not None and done.record_id:
+            flash(_("This form was already submitted; here is the record it created."), "info")
+            return redirect(url_for("records.view", key=key, record_id=done.record_id))
+        record = rtype.model(center_id=center_id)
+        if rtype.workflow:
+            record.state = rtype.workflow.initial
+        with db.session.no_autoflush:
+            _copy_fields(rtype, record, form)
+            ok = _apply_children(rtype, record, form) & _run_validation(rtype, record, form)
+        if ok:
+            if rtype.before_save:
+                rtype.before_save(record, current_user)
+            db.session.add(record)
+            try:
+                db.session.flush()
+                db.session.add(SubmissionToken(token=token, record_table=record.__table__.name, record_id=record.id))
+                db.session.flush()
+            except IntegrityError:
+                db.session.rollback()
+                done = db.session.get(SubmissionToken, token)
+                if done is None:
+                    raise
+                return redirect(url_for("records.view", key=key, record_id=done.record_id))
+            for message in (rtype.warnings(record) if rtype.warnings else []):
+                flash(str(message), "warning")
+            flash(_("Saved."), "success")
+            return redirect(url_for("records.view", key=key, record_id=record.id))
+        if record in db.session:
+            db.session.expunge(record)
+    return render_template(rtype.template_form, rtype=rtype, form=form, record=None, warnings=warnings)
+
+
+@bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
+def edit(key, record_id):
+    rtype = _type_or_404(key)
+    record = rq.get_or_404(rtype, record_id, current_user, "edit")
+    if record.voided or not _editable_state(rtype, record):
+        abort(403)
+    form_class = build_form(rtype, record.center_id)
+    if request.method == "GET":
+        data = {f.name: getattr(record, f.name) for f in rtype.fields if f.in_form}
+        for f in rtype.fields:
+            if f.kind in ("ref", "user") and data.get(f.name) is None:
+                data[f.name] = 0
+        form = form_class(formdata=None, data={**data, **_child_rows_from(rtype, record),
+                                               "form_version": record.version})
+    else:
+        form = form_class()
+    if form.validate_on_submit():
+        if str(form.form_version.data) != str(record.version):
+            form.form_errors.append(_("Someone else saved this record after you opened it. "
+                                      "Reload the page to see their changes, then edit again."))
+        else:
+            with db.session.no_autoflush:
+                _copy_fields(rtype, record, form)
+                ok = _apply_children(rtype, record, form) & _run_validation(rtype, record, form)
+            if ok:
+                if rtype.before_save:
+                    rtype.before_save(record, current_user)
+                try:
+                    db.session.flush()
+                except StaleDataError:
+                    db.session.rollback()
+                    flash(_("Someone else saved this record at the same moment; nothing was changed."), "error")
+                    return redirect(url_for("records.view", key=key, record_id=record_id))
+                for message in (rtype.warnings(record) if rtype.warnings else []):
+                    flash(str(message), "warning")
+                flash(_("Saved."), "success")
+                return redirect(url_for("records.view", key=key, record_id=record.id))
+            db.session.rollback()
+            record = rq.get_or_404(rtype, record_id, current_user, "edit")
+    return render_template(rtype.template_form, rtype=rtype, form=form, record=record, warnings=[])
+
+
+def _editable_state(rtype, record) -> bool:
+    if rtype.workflow is None:
+        return True
+    if rtype.edit_states is not None:
+        return record.state in rtype.edit_states
+    state = rtype.workflow.state(record.state)
+    return state is not None and not state.final
+
+
+# ---------------------------------------------------------------- view, transitions, void
+
+@bp.route("/<key>/<int:record_id>")
+def view(key, record_id):
+    rtype = _type_or_404(key)
+    record = rq.get_or_404(rtype, record_id, current_user)
+    roles = access.roles_in(current_user, record.center_id)
+    return render_template(
+        rtype.template_view, rtype=rtype, record=record, trail=audit.trail(record),
+        transitions=[] if record.voided else available(rtype, record, current_user),
+        can_edit=rtype.allows("edit", roles) and not record.voided and _editable_state(rtype, record),
+        can_void=rtype.allows("void", roles) and not record.voided,
+        prints=_printable(rtype, record, roles),
+        unmask=may_unmask(rtype, current_user, record.center_id))
+
+
+def _printable(rtype, record, roles):
+    out = []
+    for p in rtype.prints:
+        allowed = p.roles if p.roles is not None else rtype.permissions.get("print", frozenset())
+        if allowed & roles and (p.states is None or record.state in p.states) and not record.voided:
+            out.append(p)
+    return out
+
+
+@bp.route("/<key>/<int:record_id>/t/<name>", methods=["GET", "POST"])
+def transition(key, record_id, name):
+    rtype = _type_or_404(key)
+    record = rq.get_or_404(rtype, record_id, current_user)
+    step = rtype.workflow.transition(name) if rtype.workflow else None
+    if step is None:
+        abort(404)
+    if step not in available(rtype, record, current_user):
+        abort(403)
+    form_class = build_form(rtype, record.center_id, field_names=list(step.fields), with_children=False)
+    from wtforms import TextAreaField
+    form_class.comment = TextAreaField(_("Comment"))
+    if request.method == "GET":
+        form = form_class(formdata=None, data={**{f: getattr(record, f) for f in step.fields},
+                                               "form_version": record.version})
+    else:
+        form = form_class()
+    if form.validate_on_submit():
+        if str(form.form_version.data) != str(record.version):
+            flash(_("Someone else acted on this record after you opened it; look again before you act."), "error")
+            return redirect(url_for("records.view", key=key, record_id=record_id))
+        values = {}
+        for f in step.fields:
+            value = form[f].data
+            fdecl = rtype.field(f)
+            if fdecl and fdecl.kind in ("ref", "user") and value == 0:
+                value = None
+            values[f] = value
+        try:
+            apply_transition(rtype, record, name, current_user, values, form.comment.data or "")
+        except TransitionRefused as refused:
+            db.session.rollback()
+            record = rq.get_or_404(rtype, record_id, current_user)
+            target = form[refused.field] if refused.field and refused.field in form else None
+            (target.errors if target is not None else form.form_errors).append(refused.message)
+        except StaleDataError:
+            db.session.rollback()
+            flash(_("Someone else acted on this record at the same moment; nothing was changed."), "error")
+            return redirect(url_for("records.view", key=key, record_id=record_id))
+        else:
+            flash(_("Done: %(step)s.", step=step.title), "success")
+            return redirect(url_for("records.view", key=key, record_id=record_id))
+    return render_template("records/transition.html", rtype=rtype, record=record, step=step, form=form)
+
+
+@bp.route("/<key>/<int:record_id>/void", methods=["GET", "POST"])
+def void(key, record_id):
+    from app.timeutil import now
+    from forms.records import VoidForm
+
+    rtype = _type_or_404(key)
+    record = rq.get_or_404(rtype, record_id, current_user, "void")
+    if record.voided:
+        abort(403)
+    form = VoidForm()
+    if form.validate_on_submit():
+        record.voided = True
+        record.void_reason = form.reason.data.strip()
+        record.voided_at = now()
+        record._audit_note = ("void", record.void_reason)
+        db.session.flush()
+        flash(_("The record is void; it stays on file with the reason."), "success")
+        return redirect(url_for("records.view", key=key, record_id=record_id))
+    return render_template("records/void.html", rtype=rtype, record=record, form=form)
+
+
+# ---------------------------------------------------------------- printouts
+
+@bp.route("/<key>/<int:record_id>/print/<name>")
+@bp.route("/<key>/<int:record_id>/print/<name>.pdf", endpoint="print_pdf")
+@writes
+def print_view(key, record_id, name):
+    import printouts
+    from app.numbering import number_for
+
+    rtype = _type_or_404(key)
+    record = rq.get_or_404(rtype, record_id, current_user)
+    form = next((p for p in _printable(rtype, record, access.roles_in(current_user, record.center_id))
+                 if p.name == name), None)
+    if form is None:
+        abort(404 if all(p.name != name for p in rtype.prints) else 403)
+    number = number_for(record, form) if form.form_type else ""
+    ctx = dict(record=record, rtype=rtype, number=number, today=date.today(), form=form,
+               unmask=may_unmask(rtype, current_user, record.center_id))
+    if request.endpoint == "records.print_pdf":
+        pdf = printouts.render_pdf(form.template, **ctx)
+        filename = f"{rtype.key}-{record.id}-{name}.pdf"
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f"inline; filename={filename}"})
+    return printouts.render_html(form.template, **ctx)

@@ -1,0 +1,154 @@
+"""Pages that belong to no record type: home, worklist, centre switch, language, errors, assets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import (Blueprint, abort, redirect, render_template, request, send_from_directory,
+                   session, url_for)
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import access
+from app.config import ROOT
+from app.extensions import db
+from app.i18n import LOCALES
+from app.timeutil import cn_date, today
+from models.core import Center
+
+bp = Blueprint("web", __name__)
+
+
+@dataclass
+class MenuLink:
+    endpoint: str
+    title: object
+    roles: frozenset[str]
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class HomePanel:
+    template: str
+    roles: frozenset[str]
+
+
+# Feature modules add their pages here (not record types: those are listed from the registry).
+MENU_LINKS: list[MenuLink] = []
+HOME_PANELS: list[HomePanel] = []
+
+# Front-end packages installed from npm at set-up, served from our own host (never a CDN).
+VENDOR_FILES = {"htmx.min.js": ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    for blueprint in _feature_blueprints():
+        app.register_blueprint(blueprint)
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        """One request, one transaction: success commits, anything else rolls back."""
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.vary.add("HX-Request")
+        return response
+
+    @app.context_processor
+    def layout_context():
+        return {
+            "access": access,
+            "current_center": access.current_center() if current_user.is_authenticated else None,
+            "cn_date": cn_date,
+            "locales": LOCALES,
+            "main_menu": main_menu,
+            "get_locale": get_locale,
+        }
+
+    app.jinja_env.filters["cn_date"] = cn_date
+
+    for code in (403, 404, 405, 429):
+        app.register_error_handler(code, _error_page)
+
+
+def _feature_blueprints():
+    """Blueprints of feature modules; each module exposes `bp`."""
+    return []
+
+
+def _error_page(error):
+    return render_template("errors/error.html", error=error), error.code
+
+
+@bp.route("/")
+@login_required
+def home():
+    from app.records import worklist
+    items = worklist.for_user(current_user, limit=50)
+    roles = access.roles_in(current_user, access.current_center_id())
+    roles_text = "、".join(str(access.ROLE_TITLES[r]) for r in sorted(roles))
+    panels = [p.template for p in HOME_PANELS if p.roles & roles]
+    return render_template("home.html", items=items, roles_text=roles_text, today=today(), home_panels=panels)
+
+
+@bp.route("/worklist")
+@login_required
+def my_worklist():
+    from app.records import worklist
+    return render_template("worklist.html", items=worklist.for_user(current_user, limit=500))
+
+
+@bp.route("/center", methods=["POST"])
+@login_required
+def switch_center():
+    center_id = request.form.get("center_id", type=int)
+    if center_id not in access.visible_center_ids(current_user):
+        abort(403)
+    session["center_id"] = center_id
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("web.home"))
+
+
+@bp.route("/locale/<code>", methods=["POST"])
+def set_locale(code):
+    if code not in LOCALES:
+        abort(404)
+    session["locale"] = code
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("web.home"))
+
+
+@bp.route("/vendor/<name>")
+def vendor(name):
+    path = VENDOR_FILES.get(name)
+    if path is None or not path.exists():
+        abort(404)
+    return send_from_directory(path.parent, path.name, max_age=86400)
+
+
+def visible_centers():
+    ids = access.visible_center_ids(current_user)
+    return db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.kind, Center.name)).all()
+
+
+@bp.app_context_processor
+def centers_for_switch():
+    if not current_user.is_authenticated:
+        return {"switchable_centers": []}
+    return {"switchable_centers": visible_centers}
+
+
+def main_menu() -> list[dict]:
+    """Registers the user may read in the current centre, then feature pages for their roles."""
+    from app.records import REGISTRY
+    roles = access.roles_in(current_user, access.current_center_id())
+    items = [{"title": t.title_plural, "url": url_for("records.list_view", key=t.key)}
+             for t in REGISTRY.values() if t.nav_group and t.allows("read", roles)]
+    items += [{"title": link.title, "url": url_for(link.endpoint, **link.kwargs)}
+              for link in MENU_LINKS if link.roles & roles]
+    return items

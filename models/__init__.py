@@ -1,0 +1,4 @@
+"""Typed SQLAlchemy models. Importing this package registers every table."""
+from models.core import AuditEntry, Center, IssuedForm, RoleGrant, SubmissionToken, User  # noqa: F401
+from models.record import RecordMixin  # noqa: F401
+from models.catalogue import Department, Matter, MatterMaterial, Post, Window  # noqa: F401

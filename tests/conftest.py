@@ -1,0 +1,127 @@
+"""Fixtures and factories shared by every test."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+import models.core as core_models
+from app import create_app
+from app.extensions import db as _db
+from models.catalogue import Department, Matter, MatterMaterial, Window
+from models.core import ROLES, Center, RoleGrant, User
+
+core_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests only
+PASSWORD = "secret-pass-1"
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("HALL_INSTANCE", str(tmp_path / "instance"))
+    application = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test",
+    })
+    with application.app_context():
+        _db.create_all()
+        yield application
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# ------------------------------------------------------------------ factories
+
+def make_center(name="城关镇便民服务中心", kind="township", parent=None, **kw) -> Center:
+    center = Center(name=name, code=kw.pop("code", f"c{next(_seq)}"), kind=kind,
+                    parent_id=parent.id if parent else None, **kw)
+    _db.session.add(center)
+    _db.session.flush()
+    return center
+
+
+def make_user(center: Center, *roles: str, username: str | None = None, name: str | None = None) -> User:
+    username = username or f"u{next(_seq)}"
+    user = User(username=username, name=name or username, center_id=center.id, password_hash="")
+    user.set_password(PASSWORD)
+    for role in roles:
+        user.grants.append(RoleGrant(center_id=center.id, role=role))
+    _db.session.add(user)
+    _db.session.flush()
+    return user
+
+
+def make_window(center: Center, number=1, name="综合咨询") -> Window:
+    window = Window(center_id=center.id, number=number, name=name)
+    _db.session.add(window)
+    _db.session.flush()
+    return window
+
+
+def make_matter(center: Center, name="城乡居民养老保险参保登记", statutory=20, promised=5,
+                materials=(("居民身份证", "both", 1), ("户口簿", "copy", 1)), **kw) -> Matter:
+    matter = Matter(center_id=center.id, name=name, statutory_days=statutory, promised_days=promised,
+                    kind=kw.pop("kind", "promised"), handling_mode=kw.pop("handling_mode", "promised"), **kw)
+    for seq, (mname, form, copies) in enumerate(materials, 1):
+        matter.materials.append(MatterMaterial(seq=seq, name=mname, form=form, copies=copies))
+    _db.session.add(matter)
+    _db.session.flush()
+    return matter
+
+
+def make_department(center: Center, name="县人力资源和社会保障局") -> Department:
+    dept = Department(center_id=center.id, name=name)
+    _db.session.add(dept)
+    _db.session.flush()
+    return dept
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_name, password=PASSWORD):
+        username = getattr(user_or_name, "username", user_or_name)
+        return self.client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def county(db):
+    """A county with two township centres, A and B, and one user per role in each."""
+    county_center = make_center("示范县政务服务中心", kind="county", code="county")
+    a = make_center("城关镇便民服务中心", parent=county_center, code="A")
+    b = make_center("石桥镇便民服务中心", parent=county_center, code="B")
+    users = {}
+    for label, center in (("a", a), ("b", b)):
+        for role in ROLES:
+            if role == "county":
+                continue
+            users[f"{label}_{role}"] = make_user(center, role, username=f"{label}_{role}")
+    users["county"] = make_user(county_center, "county", username="county_sup")
+    db.session.commit()
+    return {"county": county_center, "a": a, "b": b, "users": users}
