@@ -79,8 +79,9 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("The current password is wrong."))
         else:
-            current_user.set_password(form.new.data)
-            login_user(current_user)  # the new session epoch keeps this session, ends the others
+            user = current_user._get_current_object()
+            user.set_password(form.new.data)
+            login_user(user)  # the new session epoch keeps this session, ends the others
             flash(_("Password changed."), "success")
             return redirect(url_for("web.home"))
     return render_template("auth/password.html", form=form)

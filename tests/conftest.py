@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 
 import models.core as core_models
 from app import create_app
@@ -16,6 +18,16 @@ PASSWORD = "secret-pass-1"
 _seq = itertools.count(1)
 
 
+class RequestClient(FlaskClient):
+    """The app context stays pushed during a test, so `g` would outlive a request: start each
+    request with a fresh `g`, as a real server does (logged-in user, role caches)."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     monkeypatch.setenv("HALL_INSTANCE", str(tmp_path / "instance"))
@@ -25,6 +37,7 @@ def app(tmp_path, monkeypatch):
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test",
     })
+    application.test_client_class = RequestClient
     with application.app_context():
         _db.create_all()
         yield application

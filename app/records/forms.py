@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, FieldList, FormField,
-                     HiddenField, IntegerField, SelectField, StringField, TextAreaField)
+                     HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField)
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -32,6 +32,10 @@ def valid_id_number(value: str) -> bool:
 def _id_number_check(_form, field):
     if field.data and not valid_id_number(field.data):
         raise ValidationError(_l("Not a valid 18-digit ID number (check the last digit)."))
+
+
+def as_choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def ref_choices(model, center_id: int | None, blank=True):
@@ -78,11 +82,11 @@ def wtf_field(f: Field, center_id: int | None):
         return BooleanField(**kw)
     if f.kind == "choice":
         choices = ([] if f.required else [("", "—")]) + [(k, v) for k, v in f.choices]
-        return SelectField(choices=choices, validators=need, **kw)
+        return SelectField(choices=as_choices(choices), validators=need, **kw)
     if f.kind in ("ref", "user"):
         choices = user_choices(center_id) if f.kind == "user" else ref_choices(f.ref, center_id)
         checks = [NumberRange(min=1, message=REQUIRED)] if f.required else []
-        return SelectField(choices=choices, coerce=int, validators=checks, **kw)
+        return SelectField(choices=as_choices(choices), coerce=int, validators=checks, **kw)
     raise ValueError(f"unknown field kind {f.kind}")
 
 

@@ -5,6 +5,7 @@ Every view follows load → check access → act; the request wrapper commits or
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from datetime import date
 
@@ -101,7 +102,7 @@ def export_view(key):
     allowed = [c for c in centers if rtype.allows("export", access.roles_in(current_user, c))]
     query = query.where(rtype.model.center_id.in_(allowed))
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(str(rtype.title_plural)[:31])
+    ws = wb.create_sheet(re.sub(r"[\\/*?:\[\]]", " ", str(rtype.title_plural))[:31])
     fields = rtype.list_fields
     ws.append([_("No."), *[str(f.label) for f in fields], *([_("State")] if rtype.workflow else [])])
     for record in db.session.scalars(query.limit(100_000)):

@@ -1,0 +1,35 @@
+"""A director logs in with a real browser and works with the matter list (htmx and plain HTML)."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, base, username):
+    from app.demo import DEMO_PASSWORD
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_director_logs_in_and_filters_the_matter_list(live_server, page):
+    requests_elsewhere = []
+    page.on("request", lambda r: None if r.url.startswith(live_server) else requests_elsewhere.append(r.url))
+    login(page, live_server, "director")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    page.goto(f"{live_server}/r/matters/")
+    rows_before = page.locator("#record-table tbody tr").count()
+    assert rows_before > 5
+    first_name = page.locator("#record-table tbody tr td:nth-child(3)").first.inner_text().strip()
+    page.fill("input[name=q]", first_name)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#record-table tbody tr').length < %d" % rows_before)
+    assert first_name in page.locator("#record-table").inner_text()
+    assert "q=" in page.url  # htmx pushed the filtered address: a reload shows the same list
+    page.locator("#record-table tbody tr a").first.click()
+    page.wait_for_url("**/r/matters/*")
+    assert page.locator("h1").inner_text().strip() != ""
+    assert requests_elsewhere == []

@@ -1,0 +1,173 @@
+"""The record engine: forms, validation, double submits, stale edits, voiding, audit, lists."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.records import REGISTRY
+from app.records.registry import Field, RecordType, State, Transition, Workflow
+from app.records.workflow import check_workflow
+from models.catalogue import Matter, MatterMaterial
+from models.core import AuditEntry
+from tests.conftest import make_matter, make_window
+
+
+def matter_form(window_id=0, **overrides):
+    data = {"code": "QS-9001", "name": "高龄津贴申领", "window_id": window_id, "department_id": 0,
+            "business_line": "民政救助", "kind": "promised", "handling_mode": "promised",
+            "statutory_days": "20", "promised_days": "5", "basis": "", "conditions": "", "procedure": "",
+            "fee": "不收费", "fee_basis": "", "contact_phone": "0737-1234567", "complaint_phone": "12345",
+            "faq": "", "form_token": "tok-1",
+            "materials-0-name": "居民身份证", "materials-0-form": "both", "materials-0-copies": "1",
+            "materials-0-note": "", "materials-1-name": "户口簿", "materials-1-form": "copy",
+            "materials-1-copies": "1", "materials-1-note": "",
+            "materials-2-name": "", "materials-2-form": "", "materials-2-copies": "", "materials-2-note": ""}
+    data.update(overrides)
+    return data
+
+
+def count(db, model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_director_adds_a_matter_with_materials_sees_it_listed_and_audited(client, auth, county, db):
+    window = make_window(county["a"], 9, "综合咨询")
+    db.session.commit()
+    auth.login("a_director")
+    response = client.post("/r/matters/new", data=matter_form(window.id))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    matter = db.session.scalar(select(Matter).where(Matter.name == "高龄津贴申领"))
+    assert matter.center_id == county["a"].id
+    assert [m.name for m in matter.materials] == ["居民身份证", "户口簿"]
+    listing = client.get("/r/matters/?q=高龄").get_data(as_text=True)
+    assert "高龄津贴申领" in listing
+    page = client.get(f"/r/matters/{matter.id}").get_data(as_text=True)
+    assert "a_director" in page  # the audit trail names who created it
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.record_table == "matter",
+                                                       AuditEntry.record_id == matter.id))
+    assert entry.action == "create" and entry.user_id == county["users"]["a_director"].id
+
+
+def test_promise_above_statutory_limit_is_refused_beside_the_field_and_nothing_saved(client, auth, county, db):
+    auth.login("a_director")
+    response = client.post("/r/matters/new", data=matter_form(statutory_days="10", promised_days="12"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert re.search(r'promised_days.*?class="error"', html, re.S)
+    assert count(db, Matter) == 0 and count(db, MatterMaterial) == 0
+
+
+def test_promise_above_40_percent_of_statutory_warns_but_saves(client, auth, county, db):
+    auth.login("a_director")
+    response = client.post("/r/matters/new", data=matter_form(statutory_days="10", promised_days="5"),
+                           follow_redirects=True)
+    assert count(db, Matter) == 1
+    assert "40%" in response.get_data(as_text=True)
+
+
+def test_material_row_without_a_name_is_refused_and_nothing_saved(client, auth, county, db):
+    auth.login("a_director")
+    response = client.post("/r/matters/new", data=matter_form(**{"materials-2-copies": "2"}))
+    assert response.status_code == 200
+    assert count(db, Matter) == 0
+
+
+def test_double_submitted_form_creates_one_record(client, auth, county, db):
+    auth.login("a_director")
+    first = client.post("/r/matters/new", data=matter_form())
+    second = client.post("/r/matters/new", data=matter_form())
+    assert count(db, Matter) == 1
+    assert first.headers["Location"] == second.headers["Location"]
+
+
+def test_stale_edit_is_refused_not_silently_overwritten(client, auth, county, db):
+    matter = make_matter(county["a"])
+    db.session.commit()
+    auth.login("a_director")
+    stale_version = matter.version
+    ok = client.post(f"/r/matters/{matter.id}/edit", data=matter_form(name="第一次修改", form_version=stale_version))
+    assert ok.status_code == 302
+    late = client.post(f"/r/matters/{matter.id}/edit", data=matter_form(name="第二次修改", form_version=stale_version))
+    assert late.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Matter, matter.id).name == "第一次修改"
+
+
+def test_void_keeps_the_record_with_its_reason_and_audit(client, auth, county, db):
+    matter = make_matter(county["a"])
+    db.session.commit()
+    auth.login("a_director")
+    assert client.post(f"/r/matters/{matter.id}/void", data={"reason": ""}).status_code == 200
+    assert client.post(f"/r/matters/{matter.id}/void", data={"reason": "事项已取消"}).status_code == 302
+    db.session.expire_all()
+    kept = db.session.get(Matter, matter.id)
+    assert kept.voided and kept.void_reason == "事项已取消"
+    assert "事项已取消" in client.get(f"/r/matters/{matter.id}").get_data(as_text=True)
+    assert f"/r/matters/{matter.id}\"" not in client.get("/r/matters/").get_data(as_text=True)
+    assert client.get(f"/r/matters/{matter.id}/edit").status_code == 403
+
+
+def test_edit_is_audited_field_by_field(client, auth, county, db):
+    matter = make_matter(county["a"], promised=5)
+    db.session.commit()
+    auth.login("a_director")
+    client.post(f"/r/matters/{matter.id}/edit", data=matter_form(name=matter.name, promised_days="6",
+                                                                 form_version=matter.version))
+    changes = db.session.scalars(select(AuditEntry).where(AuditEntry.record_id == matter.id,
+                                                          AuditEntry.action == "edit")).all()
+    assert ("promised_days", "5", "6") in [(e.field, e.before, e.after) for e in changes]
+
+
+def test_list_filters_sorts_pages_and_answers_htmx_with_the_table_only(app, client, auth, county, db):
+    window = make_window(county["a"], 3, "劳动保障")
+    for i in range(30):
+        make_matter(county["a"], name=f"事项{i:02d}", window_id=window.id if i % 2 else None)
+    db.session.commit()
+    auth.login("a_clerk")
+    page = client.get(f"/r/matters/?window_id={window.id}&sort=-name").get_data(as_text=True)
+    rows = set(re.findall(r'href="/r/matters/(\d+)"', page))
+    assert len(rows) == 15
+    assert page.index("事项29") < page.index("事项27")
+    fragment = client.get("/r/matters/?page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "<table" in fragment
+
+
+def test_every_declared_workflow_is_consistent():
+    assert [p for rtype in REGISTRY.values() for p in check_workflow(rtype)] == []
+
+
+def test_inconsistent_workflow_is_caught_by_the_startup_check():
+    broken = RecordType(
+        key="broken", model=Matter, title="x", title_plural="x", permissions={},
+        fields=[Field("name", "name")],
+        workflow=Workflow(states=[State("a", "A"), State("b", "B"), State("c", "C")], initial="a",
+                          transitions=[Transition("go", "Go", ("a",), "b", roles=frozenset())]))
+    problems = check_workflow(broken)
+    assert any("no role" in p for p in problems)
+    assert any("'c' cannot be reached" in p for p in problems)
+    assert any("'b' is not final" in p for p in problems)
+
+
+def test_csrf_token_is_required_on_every_form(county, tmp_path, monkeypatch):
+    from app import create_app
+    from app.extensions import db as _db
+    monkeypatch.setenv("HALL_INSTANCE", str(tmp_path / "i"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
+                      "SECRET_KEY": "x"})
+    with app.app_context():
+        _db.create_all()
+        response = app.test_client().post("/login", data={"username": "x", "password": "y"})
+        assert response.status_code == 400
+
+
+@pytest.mark.parametrize("code", ["11010519491231002X", "110105194912310021", "1101051949", "abc"])
+def test_id_numbers_are_checked_with_the_check_digit(code):
+    from app.records.forms import valid_id_number
+    assert valid_id_number(code) is (code == "11010519491231002X")
+
+
+def test_id_numbers_are_masked_to_region_and_last_four():
+    from app.records.registry import mask_id_number
+    assert mask_id_number("11010519491231002X") == "110105********002X"
