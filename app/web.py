@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from flask import (Blueprint, abort, redirect, render_template, request, send_from_directory,
                    session, url_for)
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -25,6 +26,19 @@ class MenuLink:
     title: object
     roles: frozenset[str]
     kwargs: dict = field(default_factory=dict)
+    group: str = "admin"
+
+
+# Menu groups in header order; a record type or a MenuLink names its group.
+NAV_GROUPS = {
+    "cases": _l("Cases"),
+    "service": _l("Service"),
+    "supervision": _l("Supervision"),
+    "staff": _l("Staff"),
+    "catalogue": _l("Catalogue"),
+    "reports": _l("Reports"),
+    "admin": _l("Administration"),
+}
 
 
 @dataclass
@@ -67,6 +81,7 @@ def init_app(app) -> None:
             "cn_date": cn_date,
             "locales": LOCALES,
             "main_menu": main_menu,
+            "menu_items": menu_items,
             "get_locale": get_locale,
         }
 
@@ -143,12 +158,36 @@ def centers_for_switch():
     return {"switchable_centers": visible_centers}
 
 
-def main_menu() -> list[dict]:
-    """Registers the user may read in the current centre, then feature pages for their roles."""
+def menu_items(group: str | None = None) -> list[dict]:
+    """Registers the user may read in the current centre and feature pages for their roles."""
     from app.records import REGISTRY
     roles = access.roles_in(current_user, access.current_center_id())
-    items = [{"title": t.title_plural, "url": url_for("records.list_view", key=t.key)}
+    items = [{"title": t.title_plural, "url": url_for("records.list_view", key=t.key), "group": t.nav_group}
              for t in REGISTRY.values() if t.nav_group and t.allows("read", roles)]
-    items += [{"title": link.title, "url": url_for(link.endpoint, **link.kwargs)}
+    items += [{"title": link.title, "url": url_for(link.endpoint, **link.kwargs), "group": link.group}
               for link in MENU_LINKS if link.roles & roles]
-    return items
+    return [i for i in items if group is None or i["group"] == group]
+
+
+def main_menu() -> list[dict]:
+    """One header entry per group: the page itself when the group has one, else the group page."""
+    items = menu_items()
+    entries = []
+    for code, title in NAV_GROUPS.items():
+        mine = [i for i in items if i["group"] == code]
+        if len(mine) == 1:
+            entries.append({"title": mine[0]["title"], "url": mine[0]["url"]})
+        elif mine:
+            entries.append({"title": title, "url": url_for("web.group", code=code)})
+    return entries
+
+
+@bp.route("/g/<code>")
+@login_required
+def group(code):
+    if code not in NAV_GROUPS:
+        abort(404)
+    items = menu_items(code)
+    if not items:
+        abort(403)
+    return render_template("group.html", title=NAV_GROUPS[code], items=items)

@@ -171,3 +171,11 @@ def test_id_numbers_are_checked_with_the_check_digit(code):
 def test_id_numbers_are_masked_to_region_and_last_four():
     from app.records.registry import mask_id_number
     assert mask_id_number("11010519491231002X") == "110105********002X"
+
+
+def test_add_a_row_button_shows_one_more_row_and_saves_nothing(client, auth, county, db):
+    auth.login("a_director")
+    response = client.post("/r/matters/new", data={**matter_form(), "add_row": "materials"})
+    assert response.status_code == 200
+    assert 'name="materials-3-name"' in response.get_data(as_text=True)
+    assert count(db, Matter) == 0

@@ -131,6 +131,15 @@ def _can_create(rtype) -> bool:
     return rtype.allows("create", access.roles_in(current_user, access.current_center_id()))
 
 
+def _added_row(rtype, form) -> bool:
+    """The form's "add a row" button: show one more empty row, save nothing (works without JS)."""
+    name = request.form.get("add_row") if request.method == "POST" else None
+    if name not in {c.name for c in rtype.children}:
+        return False
+    getattr(form, name).append_entry()
+    return True
+
+
 def _child_rows_from(rtype, record):
     data = {}
     for child in rtype.children:
@@ -217,7 +226,8 @@ def new_view(key):
             **{c.name: [{}] * max(c.blank_rows, c.min_rows) for c in rtype.children}})
     else:
         form = form_class()
-    warnings = []
+    if _added_row(rtype, form):
+        return render_template(rtype.template_form, rtype=rtype, form=form, record=None)
     if form.validate_on_submit():
         token = form.form_token.data or secrets.token_hex(16)
         done = db.session.get(SubmissionToken, token)
@@ -250,7 +260,7 @@ def new_view(key):
             return redirect(url_for("records.view", key=key, record_id=record.id))
         if record in db.session:
             db.session.expunge(record)
-    return render_template(rtype.template_form, rtype=rtype, form=form, record=None, warnings=warnings)
+    return render_template(rtype.template_form, rtype=rtype, form=form, record=None)
 
 
 @bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
@@ -269,6 +279,8 @@ def edit(key, record_id):
                                                "form_version": record.version})
     else:
         form = form_class()
+    if _added_row(rtype, form):
+        return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
     if form.validate_on_submit():
         if str(form.form_version.data) != str(record.version):
             form.form_errors.append(_("Someone else saved this record after you opened it. "
@@ -292,7 +304,7 @@ def edit(key, record_id):
                 return redirect(url_for("records.view", key=key, record_id=record.id))
             db.session.rollback()
             record = rq.get_or_404(rtype, record_id, current_user, "edit")
-    return render_template(rtype.template_form, rtype=rtype, form=form, record=record, warnings=[])
+    return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
 
 
 def _editable_state(rtype, record) -> bool:
