@@ -101,3 +101,8 @@ def require_roles(*roles: str):
             return view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def forget_roles() -> None:
+    """Drop this request's cached role maps (after centres or grants change)."""
+    g.pop("_role_maps", None)

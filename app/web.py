@@ -48,7 +48,10 @@ class HomePanel:
 
 
 # Feature modules add their pages here (not record types: those are listed from the registry).
-MENU_LINKS: list[MenuLink] = []
+MENU_LINKS: list[MenuLink] = [
+    MenuLink("admin.users", _l("Users"), frozenset({"admin"})),
+    MenuLink("admin.centers", _l("Centres"), frozenset({"admin"})),
+]
 HOME_PANELS: list[HomePanel] = []
 
 # Front-end packages installed from npm at set-up, served from our own host (never a CDN).
@@ -93,7 +96,8 @@ def init_app(app) -> None:
 
 def _feature_blueprints():
     """Blueprints of feature modules; each module exposes `bp`."""
-    return []
+    from app import admin
+    return [admin.bp]
 
 
 def _error_page(error):
