@@ -26,7 +26,11 @@ def secret_key(folder: Path) -> str:
 
 
 def database_url(folder: Path) -> str:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'hall.sqlite3'}"
+    return normalise_url(os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'hall.sqlite3'}")
+
+
+def normalise_url(url: str) -> str:
+    """postgres:// and postgresql:// mean the psycopg 3 driver."""
     if url.startswith("postgres://"):  # the old Heroku-style scheme
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 from flask import g, has_app_context
@@ -9,6 +10,7 @@ from flask.testing import FlaskClient
 
 import models.core as core_models
 from app import create_app
+from app.config import normalise_url
 from app.extensions import db as _db
 from models.catalogue import Department, Matter, MatterMaterial, Window
 from models.core import ROLES, Center, RoleGrant, User
@@ -30,18 +32,24 @@ class RequestClient(FlaskClient):
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
+    """A test app on a fresh SQLite file, or on TEST_DATABASE_URL (PostgreSQL) when set."""
     monkeypatch.setenv("HALL_INSTANCE", str(tmp_path / "instance"))
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     application = create_app({
         "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": normalise_url(url),
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test",
     })
     application.test_client_class = RequestClient
     with application.app_context():
+        if not url.startswith("sqlite"):
+            _db.drop_all()
         _db.create_all()
         yield application
         _db.session.remove()
+        if not url.startswith("sqlite"):
+            _db.drop_all()
         _db.engine.dispose()
 
 
