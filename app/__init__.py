@@ -41,8 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
     records.load_record_types()
     records.check_all_workflows()
 
+    import printouts
+
     auth.init_app(app)
     web.init_app(app)
+    printouts.init_app(app)
     records.init_app(app)
 
     from app import cli

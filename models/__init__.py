@@ -2,3 +2,4 @@
 from models.core import AuditEntry, Center, IssuedForm, RoleGrant, SubmissionToken, User  # noqa: F401
 from models.record import RecordMixin  # noqa: F401
 from models.catalogue import Department, Matter, MatterMaterial, Post, Window  # noqa: F401
+from models.numbering import FormCounter  # noqa: F401

@@ -6,8 +6,10 @@ what to install. Noto CJK / Source Han are CFF (PostScript outlines), which Repo
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import struct
 import sys
 import threading
@@ -16,9 +18,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# The family names print CSS uses in PDF mode; the second one (if found) fills characters the first
-# lacks (Zen Hei covers CJK Ext-A, which Micro Hei does not).
-FAMILIES = ("HallCJK", "HallCJKAlt")
+# Fonts registered for PDFs: a main one and one that fills characters it lacks (Zen Hei covers
+# CJK Ext-A, which Micro Hei does not).
+MAX_FONTS = 2
 CONFIG_KEY = "PDF_FONT_PATH"
 
 
@@ -74,6 +76,14 @@ class FontFile:
     def __str__(self) -> str:
         return f"{self.path}#{self.index}" if self.index else str(self.path)
 
+    @property
+    def family(self) -> str:
+        """The name print CSS uses. One per file and face: ReportLab ignores a second font
+        registered under a name it already knows, so a name is never reused for another file."""
+        digest = hashlib.sha1(str(self.path.resolve()).encode()).hexdigest()[:6]
+        stem = re.sub(r"[^A-Za-z0-9]+", "", self.path.stem)[:24]
+        return f"CJK-{stem}-{self.index}-{digest}"
+
 
 def parse_spec(spec: str) -> FontFile:
     """'path' or 'path#N' (face N of a .ttc)."""
@@ -86,14 +96,12 @@ def outline_problem(font: FontFile) -> str | None:
     try:
         with open(font.path, "rb") as fh:
             head = fh.read(12)
-            offset = 0
             if head[:4] == b"ttcf":
                 count = struct.unpack(">I", head[8:12])[0]
                 if font.index >= count:
                     return f"字体集只有 {count} 款字体，没有第 {font.index} 款"
                 fh.seek(12 + 4 * font.index)
-                offset = struct.unpack(">I", fh.read(4))[0]
-                fh.seek(offset)
+                fh.seek(struct.unpack(">I", fh.read(4))[0])
                 head = fh.read(12)
             if head[:4] == b"OTTO":
                 return "该字体为 CFF（PostScript 轮廓）格式，不能嵌入 PDF"
@@ -103,6 +111,8 @@ def outline_problem(font: FontFile) -> str | None:
             directory = fh.read(16 * tables)
     except OSError as exc:
         return f"无法读取（{exc.strerror or exc}）"
+    except struct.error:
+        return "文件不完整，不是可用的字体文件"
     tags = {directory[i:i + 4] for i in range(0, len(directory), 16)}
     if b"glyf" not in tags:
         return "该字体没有 TrueType 轮廓（glyf 表），不能嵌入 PDF"
@@ -110,31 +120,33 @@ def outline_problem(font: FontFile) -> str | None:
 
 
 def configured_font() -> str:
-    try:
-        from flask import current_app, has_app_context
-    except ImportError:  # pragma: no cover
-        return ""
+    """app.config['PDF_FONT_PATH'] of the current app ('' outside an app or when unset)."""
+    from flask import current_app, has_app_context
+
     return (current_app.config.get(CONFIG_KEY) or "") if has_app_context() else ""
 
 
 def find_fonts(config_spec: str = "") -> tuple[list[FontFile], list[str]]:
-    """Usable font files (configured one first, at most len(FAMILIES)) and problems worth logging."""
+    """Usable font files (configured one first, at most MAX_FONTS) and problems worth logging."""
     found: list[FontFile] = []
     problems: list[str] = []
     candidates = []
     if config_spec:
         candidates.append(parse_spec(config_spec))
     candidates += [FontFile(p) for p in SEARCH_PATHS]
-    for font in candidates:
-        if len(found) == len(FAMILIES):
+    for position, font in enumerate(candidates):
+        configured = bool(config_spec) and position == 0
+        if len(found) == MAX_FONTS:
             break
-        if font in found or not font.path.is_file():
-            if config_spec and font == candidates[0]:
+        if font in found:
+            continue
+        if not font.path.is_file():
+            if configured:
                 problems.append(f"配置 {CONFIG_KEY}={config_spec} 指向的字体文件不存在")
             continue
         problem = outline_problem(font)
         if problem:
-            if config_spec and font == candidates[0]:
+            if configured:
                 problems.append(f"配置 {CONFIG_KEY}={config_spec} 的字体不可用：{problem}")
             else:
                 log.debug("Skipping font %s: %s", font, problem)
@@ -156,7 +168,8 @@ def _register(fonts: list[FontFile]) -> list[str]:
     from xhtml2pdf import default as x2p_default
 
     families = []
-    for family, font in zip(FAMILIES, fonts):
+    for font in fonts:
+        family = font.family
         try:
             ttf = TTFont(family, str(font.path), subfontIndex=font.index)
         except (TTFError, OSError, ValueError) as exc:
