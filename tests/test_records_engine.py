@@ -179,3 +179,13 @@ def test_add_a_row_button_shows_one_more_row_and_saves_nothing(client, auth, cou
     assert response.status_code == 200
     assert 'name="materials-3-name"' in response.get_data(as_text=True)
     assert count(db, Matter) == 0
+
+
+def test_centre_column_only_for_users_who_read_several_centres(client, auth, county, db):
+    make_matter(county["a"])
+    db.session.commit()
+    auth.login("a_clerk")
+    assert 'name="center"' not in client.get("/r/matters/").get_data(as_text=True)
+    auth.logout()
+    auth.login("county_sup")
+    assert 'name="center"' in client.get("/r/matters/").get_data(as_text=True)
