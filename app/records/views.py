@@ -199,6 +199,23 @@ def _run_validation(rtype, record, form) -> bool:
     return not errors
 
 
+def _fill_and_check(rtype, record, form) -> bool:
+    """Copy the form into the record and run the type's checks; False leaves errors on the form."""
+    with db.session.no_autoflush:
+        _copy_fields(rtype, record, form)
+        ok = _apply_children(rtype, record, form) & _run_validation(rtype, record, form)
+    if ok and rtype.before_save:
+        rtype.before_save(record, current_user)
+    return ok
+
+
+def _saved(rtype, record):
+    for message in (rtype.warnings(record) if rtype.warnings else []):
+        flash(str(message), "warning")
+    flash(_("Saved."), "success")
+    return redirect(url_for("records.view", key=rtype.key, record_id=record.id))
+
+
 def _copy_fields(rtype, record, form):
     for f in rtype.fields:
         if f.in_form and f.name in form:
@@ -237,12 +254,7 @@ def new_view(key):
         record = rtype.model(center_id=center_id)
         if rtype.workflow:
             record.state = rtype.workflow.initial
-        with db.session.no_autoflush:
-            _copy_fields(rtype, record, form)
-            ok = _apply_children(rtype, record, form) & _run_validation(rtype, record, form)
-        if ok:
-            if rtype.before_save:
-                rtype.before_save(record, current_user)
+        if _fill_and_check(rtype, record, form):
             db.session.add(record)
             try:
                 db.session.flush()
@@ -254,10 +266,7 @@ def new_view(key):
                 if done is None:
                     raise
                 return redirect(url_for("records.view", key=key, record_id=done.record_id))
-            for message in (rtype.warnings(record) if rtype.warnings else []):
-                flash(str(message), "warning")
-            flash(_("Saved."), "success")
-            return redirect(url_for("records.view", key=key, record_id=record.id))
+            return _saved(rtype, record)
         if record in db.session:
             db.session.expunge(record)
     return render_template(rtype.template_form, rtype=rtype, form=form, record=None)
@@ -286,22 +295,14 @@ def edit(key, record_id):
             form.form_errors.append(_("Someone else saved this record after you opened it. "
                                       "Reload the page to see their changes, then edit again."))
         else:
-            with db.session.no_autoflush:
-                _copy_fields(rtype, record, form)
-                ok = _apply_children(rtype, record, form) & _run_validation(rtype, record, form)
-            if ok:
-                if rtype.before_save:
-                    rtype.before_save(record, current_user)
+            if _fill_and_check(rtype, record, form):
                 try:
                     db.session.flush()
                 except StaleDataError:
                     db.session.rollback()
                     flash(_("Someone else saved this record at the same moment; nothing was changed."), "error")
                     return redirect(url_for("records.view", key=key, record_id=record_id))
-                for message in (rtype.warnings(record) if rtype.warnings else []):
-                    flash(str(message), "warning")
-                flash(_("Saved."), "success")
-                return redirect(url_for("records.view", key=key, record_id=record.id))
+                return _saved(rtype, record)
             db.session.rollback()
             record = rq.get_or_404(rtype, record_id, current_user, "edit")
     return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
