@@ -38,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     from app import audit, records
 
     audit.install()
+    from app.workdays import invalidate_cache
+    invalidate_cache()  # a new app may sit on a new database
     records.load_record_types()
     records.check_all_workflows()
 

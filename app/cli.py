@@ -18,6 +18,8 @@ def init_app(app) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demo_data)
     app.cli.add_command(serve)
+    from app import workdays_cli
+    workdays_cli.register(app)
 
 
 @click.command("create-admin")
@@ -85,6 +87,9 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     upgrade(directory=current_app.extensions["migrate"].directory)
+    from app.workdays import seed_from_package
+    seed_from_package()
+    db.session.commit()
     if not db.session.scalar(select(func.count(User.id))):
         from app.demo import DEMO_PASSWORD, build_demo, demo_logins
         build_demo()

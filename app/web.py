@@ -51,6 +51,7 @@ class HomePanel:
 MENU_LINKS: list[MenuLink] = [
     MenuLink("admin.users", _l("Users"), frozenset({"admin"})),
     MenuLink("admin.centers", _l("Centres"), frozenset({"admin"})),
+    MenuLink("holidays.years", _l("Holiday schedule"), frozenset({"admin"})),
 ]
 HOME_PANELS: list[HomePanel] = []
 
@@ -96,8 +97,8 @@ def init_app(app) -> None:
 
 def _feature_blueprints():
     """Blueprints of feature modules; each module exposes `bp`."""
-    from app import admin
-    return [admin.bp]
+    from app import admin, holidays_views
+    return [admin.bp, holidays_views.bp]
 
 
 def _error_page(error):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:51:20.140630
+Create Date: 2026-11-23 04:05:08.499100
 
 """
 from alembic import op
@@ -35,6 +35,15 @@ def upgrade():
     with op.batch_alter_table('center', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_center_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('holiday_day',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('is_working', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('day')
+    )
     op.create_table('submission_token',
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('record_table', sa.String(length=60), nullable=False),
@@ -127,6 +136,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_department_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_department_state'), ['state'], unique=False)
 
+    op.create_table('holiday_year',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('confirmed', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('notice', sa.String(length=200), nullable=False),
+    sa.Column('entered_by_id', sa.Integer(), nullable=True),
+    sa.Column('entered_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['entered_by_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('year')
+    )
     op.create_table('role_grant',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -279,6 +298,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_role_grant_center_id'))
 
     op.drop_table('role_grant')
+    op.drop_table('holiday_year')
     with op.batch_alter_table('department', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_department_state'))
         batch_op.drop_index(batch_op.f('ix_department_created_at'))
@@ -296,6 +316,7 @@ def downgrade():
     op.drop_table('issued_form')
     op.drop_table('form_counter')
     op.drop_table('submission_token')
+    op.drop_table('holiday_day')
     with op.batch_alter_table('center', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_center_parent_id'))
 

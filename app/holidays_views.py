@@ -1,0 +1,52 @@
+"""Administration of the holiday schedule: one page per year, entered from the State Council notice."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app import access, workdays
+from app.extensions import db
+from app.timeutil import today
+from forms.holidays import NoticeForm
+from models.core import ADMIN
+from models.holiday import HolidayDay, HolidayYear
+
+bp = Blueprint("holidays", __name__, url_prefix="/admin/holidays")
+
+
+@bp.before_request
+@access.require_roles(ADMIN)
+def _admins_only():
+    return None
+
+
+@bp.route("/")
+def years():
+    current = today().year
+    rows = {y.year: y for y in db.session.scalars(select(HolidayYear))}
+    counts = dict(db.session.execute(select(func.substr(func.cast(HolidayDay.day, db.String), 1, 4), func.count())
+                                     .group_by(func.substr(func.cast(HolidayDay.day, db.String), 1, 4))).all())
+    shown = sorted(set(rows) | {current - 1, current, current + 1}, reverse=True)
+    return render_template("holidays/years.html", years=shown, rows=rows, counts=counts,
+                           confirmed=workdays.is_confirmed)
+
+
+@bp.route("/<int:year>", methods=["GET", "POST"])
+def year(year: int):
+    if not 2000 <= year <= 2100:
+        abort(404)
+    days = db.session.scalars(select(HolidayDay).where(HolidayDay.day >= date(year, 1, 1),
+                                                       HolidayDay.day <= date(year, 12, 31))
+                              .order_by(HolidayDay.day)).all()
+    form = NoticeForm(year)
+    if form.validate_on_submit():
+        workdays.enter_notice(year, form.parsed_holidays, form.parsed_makeup, form.notice.data.strip(),
+                              current_user.id)
+        flash(_("The %(year)s schedule is saved and confirmed.", year=year), "success")
+        return redirect(url_for("holidays.year", year=year))
+    return render_template("holidays/year.html", year=year, days=days, form=form,
+                           row=db.session.get(HolidayYear, year), confirmed=workdays.is_confirmed(year))
