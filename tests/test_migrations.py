@@ -4,12 +4,17 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 
 def test_migrations_upgrade_an_empty_database_to_the_models_schema(app, db):
     db.drop_all()
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(directory=app.extensions["migrate"].directory)
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations differ: {diff[:5]} — run `flask --app wsgi db migrate`"
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
