@@ -1,12 +1,13 @@
 """Administration of the holiday schedule: one page per year, entered from the State Council notice."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import access, workdays
 from app.extensions import db
@@ -28,8 +29,7 @@ def _admins_only():
 def years():
     current = today().year
     rows = {y.year: y for y in db.session.scalars(select(HolidayYear))}
-    counts = dict(db.session.execute(select(func.substr(func.cast(HolidayDay.day, db.String), 1, 4), func.count())
-                                     .group_by(func.substr(func.cast(HolidayDay.day, db.String), 1, 4))).all())
+    counts = Counter(str(day.year) for day in db.session.scalars(select(HolidayDay.day)))
     shown = sorted(set(rows) | {current - 1, current, current + 1}, reverse=True)
     return render_template("holidays/years.html", years=shown, rows=rows, counts=counts,
                            confirmed=workdays.is_confirmed)

@@ -33,3 +33,27 @@ def test_director_logs_in_and_filters_the_matter_list(live_server, page):
     page.wait_for_url("**/r/matters/*")
     assert page.locator("h1").inner_text().strip() != ""
     assert requests_elsewhere == []
+
+
+def test_director_adds_a_matter_with_materials_and_sees_the_audit_entry(live_server, page):
+    login(page, live_server, "director")
+    page.goto(f"{live_server}/r/matters/new")
+    page.fill("#name", "老年人优待证办理")
+    page.select_option("#kind", "promised")
+    page.select_option("#handling_mode", "promised")
+    page.fill("#statutory_days", "15")
+    page.fill("#promised_days", "20")  # above the statutory limit: refused beside the field
+    page.fill("#materials-0-name", "居民身份证")
+    page.fill("#materials-0-copies", "1")
+    page.click("button.primary[type=submit]")
+    error = page.locator(".field.has-error .error")
+    assert error.count() == 1 and "法定时限" in error.inner_text()
+    assert page.input_value("#materials-0-name") == "居民身份证"  # nothing typed is lost
+    page.fill("#promised_days", "5")
+    page.fill("#materials-1-name", "户口簿")
+    page.click("button.primary[type=submit]")
+    page.wait_for_url("**/r/matters/*")
+    body = page.locator("main").inner_text()
+    assert "老年人优待证办理" in body and "户口簿" in body and "创建" in body
+    page.goto(f"{live_server}/r/matters/?q=优待证")
+    assert "老年人优待证办理" in page.locator("#record-table").inner_text()
