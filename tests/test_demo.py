@@ -1,0 +1,40 @@
+"""The demo county the run command loads into an empty database."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.catalogue import validate_matter
+from app.demo import DEMO_PASSWORD, build_demo, demo_logins
+from models.catalogue import Post, Window
+from models.core import User
+
+
+def test_demo_builds_default_windows_staff_posts_and_matters(db):
+    ctx = build_demo()
+    db.session.commit()
+    windows = db.session.scalars(select(Window).where(Window.center_id == ctx.township.id).order_by(Window.number)).all()
+    assert [w.name for w in windows][:3] == ["信访维稳", "财政惠民", "人口计生"] and len(windows) == 9
+    assert db.session.scalar(select(func.count(User.id)).where(User.center_id == ctx.township.id)) >= 20
+    posts = db.session.scalars(select(Post).where(Post.center_id == ctx.township.id)).all()
+    assert {p.window_id for p in posts} == {w.id for w in windows}
+    assert all(p.a_holder_id and p.b_holder_id and p.a_holder_id != p.b_holder_id for p in posts)
+    assert len(ctx.matters) >= 40 and all(m.materials for m in ctx.matters if m.kind == "promised")
+
+
+def test_every_demo_matter_passes_catalogue_validation(db):
+    ctx = build_demo()
+    assert [m.name for m in ctx.matters if validate_matter(m, None, None)] == []
+
+
+def test_demo_logins_can_log_in(client, db):
+    build_demo()
+    db.session.commit()
+    for username, _title in demo_logins():
+        response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, username
+        client.post("/logout")
+
+
+def test_demo_data_command_refuses_a_database_with_users(runner):
+    assert runner.invoke(args=["demo-data"]).exit_code == 0
+    assert runner.invoke(args=["demo-data"]).exit_code != 0
