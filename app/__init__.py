@@ -48,6 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     web.init_app(app)
     printouts.init_app(app)
+    from app import notifications
+    notifications.init_app(app)
     records.init_app(app)
 
     from app import cli

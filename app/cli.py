@@ -19,7 +19,9 @@ def init_app(app) -> None:
     app.cli.add_command(demo_data)
     app.cli.add_command(serve)
     from app import workdays_cli
+    from jobs import cli as jobs_cli
     workdays_cli.register(app)
+    jobs_cli.register(app)
 
 
 @click.command("create-admin")

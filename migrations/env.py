@@ -91,6 +91,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=lambda name, type_, _parent: not (type_ == "table" and name == "apscheduler_jobs"),
             **conf_args
         )
 

@@ -4,3 +4,4 @@ from models.record import RecordMixin  # noqa: F401
 from models.catalogue import Department, Matter, MatterMaterial, Post, Window  # noqa: F401
 from models.numbering import FormCounter  # noqa: F401
 from models.holiday import HolidayDay, HolidayYear  # noqa: F401
+from models.notification import JobRun, Notification  # noqa: F401

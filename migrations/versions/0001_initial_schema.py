@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:05:08.499100
+Create Date: 2026-11-23 04:10:46.167410
 
 """
 from alembic import op
@@ -44,6 +44,18 @@ def upgrade():
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('day')
     )
+    op.create_table('job_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('job_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_job_run_name'), ['name'], unique=False)
+
     op.create_table('submission_token',
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('record_table', sa.String(length=60), nullable=False),
@@ -146,6 +158,24 @@ def upgrade():
     sa.ForeignKeyConstraint(['entered_by_id'], ['user_account.id'], ),
     sa.PrimaryKeyConstraint('year')
     )
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('center_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'key')
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
+
     op.create_table('role_grant',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -298,6 +328,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_role_grant_center_id'))
 
     op.drop_table('role_grant')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_user_id'))
+
+    op.drop_table('notification')
     op.drop_table('holiday_year')
     with op.batch_alter_table('department', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_department_state'))
@@ -316,6 +350,10 @@ def downgrade():
     op.drop_table('issued_form')
     op.drop_table('form_counter')
     op.drop_table('submission_token')
+    with op.batch_alter_table('job_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_job_run_name'))
+
+    op.drop_table('job_run')
     op.drop_table('holiday_day')
     with op.batch_alter_table('center', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_center_parent_id'))

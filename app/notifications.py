@@ -1,0 +1,96 @@
+"""The notification inbox: jobs and workflows tell people what needs them, once per event."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.database import writes
+from app.extensions import db
+from app.timeutil import now
+from models.core import RoleGrant, User
+from models.notification import Notification
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+def notify(user_id: int, title: str, *, key: str, body: str = "", link: str | None = None,
+           center_id: int | None = None) -> bool:
+    """Send unless this user already has the event `key`; True when a notification was created."""
+    exists = db.session.scalar(select(Notification.id).where(Notification.user_id == user_id, Notification.key == key))
+    if exists:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(Notification(user_id=user_id, title=str(title), body=str(body), link=link or "",
+                                        key=key, center_id=center_id))
+    except IntegrityError:  # another process sent it a moment ago
+        return False
+    return True
+
+
+def notify_role(center_id: int, role: str, title: str, *, key: str, body: str = "", link: str | None = None) -> int:
+    """Notify every active holder of a role in a centre; returns how many were new."""
+    users = db.session.scalars(select(User.id).join(RoleGrant, RoleGrant.user_id == User.id).where(
+        RoleGrant.center_id == center_id, RoleGrant.role == role, User.active.is_(True)).distinct())
+    return sum(notify(uid, title, key=key, body=body, link=link, center_id=center_id) for uid in users)
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["unread_notifications"] = lambda: (
+        unread_count(current_user.id) if current_user.is_authenticated else 0)
+
+
+def _mine_or_404(note_id: int) -> Notification:
+    note = db.session.get(Notification, note_id)
+    if note is None or note.user_id != current_user.id:
+        abort(404)
+    return note
+
+
+def _local(link: str) -> bool:
+    return link.startswith("/") and not link.startswith("//") and "\\" not in link
+
+
+@bp.route("/")
+@login_required
+def inbox():
+    page = max(request.args.get("page", 1, type=int), 1)
+    size = current_app.config["PAGE_SIZE"]
+    query = select(Notification).where(Notification.user_id == current_user.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(size).offset((page - 1) * size)).all()
+    return render_template("notifications/inbox.html", rows=rows, page=page, pages=max(1, -(-total // size)))
+
+
+@bp.route("/<int:note_id>")
+@login_required
+@writes
+def open_note(note_id):
+    note = _mine_or_404(note_id)
+    if note.read_at is None:
+        note.read_at = now()
+    return redirect(note.link if _local(note.link) else url_for("notifications.inbox"))
+
+
+@bp.route("/<int:note_id>/read", methods=["POST"])
+@login_required
+def mark_read(note_id):
+    note = _mine_or_404(note_id)
+    note.read_at = note.read_at or now()
+    return redirect(url_for("notifications.inbox"))
+
+
+@bp.route("/read-all", methods=["POST"])
+@login_required
+def mark_all_read():
+    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
+                                                  Notification.read_at.is_(None)).values(read_at=now()))
+    return redirect(url_for("notifications.inbox"))

@@ -1,0 +1,31 @@
+"""Every scheduled job, in one place. Adding a job is one entry here.
+
+Jobs run in their own process (`flask --app wsgi jobs`), never in web workers, so each runs once
+however many web workers serve. Each job is a plain function `(at: datetime) -> str` that flags
+idempotently (a second run changes nothing) and commits per item; `flask --app wsgi jobs run NAME`
+runs one now.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: str                      # "module:function"
+    cron: dict = field(default_factory=dict)   # APScheduler cron trigger fields
+    description: str = ""
+    reminder: bool = False         # sends reminders: only on working days in working hours
+
+
+JOBS: list[Job] = [
+    Job("empty_posts", "jobs.catalogue_jobs:empty_posts", {"day_of_week": "*", "hour": 8, "minute": 40},
+        "Tell directors about A/B posts with nobody to staff them (空岗)", reminder=True),
+    Job("purge_notifications", "jobs.housekeeping:purge_notifications", {"hour": 2, "minute": 30},
+        "Delete read notifications older than 180 days"),
+]
+
+
+def job(name: str) -> Job | None:
+    return next((j for j in JOBS if j.name == name), None)
