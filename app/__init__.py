@@ -48,8 +48,9 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     web.init_app(app)
     printouts.init_app(app)
-    from app import notifications
+    from app import cases, notifications
     notifications.init_app(app)
+    cases.init_app(app)
     records.init_app(app)
 
     from app import cli

@@ -5,3 +5,4 @@ from models.catalogue import Department, Matter, MatterMaterial, Post, Window  #
 from models.numbering import FormCounter  # noqa: F401
 from models.holiday import HolidayDay, HolidayYear  # noqa: F401
 from models.notification import JobRun, Notification  # noqa: F401
+from models.case import CaseExtension, CaseHandover, CaseMaterial, ServiceCase  # noqa: F401

@@ -146,3 +146,21 @@ def county(db):
     users["county"] = make_user(county_center, "county", username="county_sup")
     db.session.commit()
     return {"county": county_center, "a": a, "b": b, "users": users}
+
+
+def make_case(center: Center, matter: Matter | None = None, *, intake=None, state="registered",
+              responsible: User | None = None, **kw):
+    """A registered case with every material received (accept it with the workflow)."""
+    from datetime import date
+
+    from models.case import CaseMaterial, ServiceCase
+    matter = matter or make_matter(center)
+    case = ServiceCase(center_id=center.id, matter_id=matter.id, window_id=matter.window_id, state=state,
+                       applicant_name=kw.pop("applicant_name", "张三"), applicant_phone=kw.pop("applicant_phone", "13912345678"),
+                       intake_date=intake or date(2026, 11, 23), receipt_no=kw.pop("receipt_no", f"2026-{next(_seq):06d}"),
+                       responsible_id=responsible.id if responsible else None, kind=kw.pop("kind", "promised"), **kw)
+    for seq, m in enumerate(matter.materials, 1):
+        case.materials.append(CaseMaterial(seq=seq, name=m.name, form=m.form, copies=m.copies))
+    _db.session.add(case)
+    _db.session.flush()
+    return case

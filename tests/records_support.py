@@ -53,3 +53,30 @@ def sample_record(rtype: RecordType, center):
 
 def all_types() -> list[RecordType]:
     return list(REGISTRY.values())
+
+
+def _case(center, state="registered"):
+    from tests.conftest import make_case
+    return make_case(center, state=state, due_date=date(2026, 12, 1) if state == "accepted" else None)
+
+
+def _extension(center):
+    from models.case import CaseExtension
+    ext = CaseExtension(center_id=center.id, case_id=_case(center, 'accepted').id, requested_on=date(2026, 11, 23),
+                        reason="需实地核查", new_due=date(2026, 12, 8), state="requested")
+    db.session.add(ext)
+    db.session.flush()
+    return ext
+
+
+def _handover(center):
+    from models.case import CaseHandover
+    from tests.conftest import make_department
+    leg = CaseHandover(center_id=center.id, case_id=_case(center, 'accepted').id, department_id=make_department(center).id,
+                       handed_on=date(2026, 11, 23), state="handed")
+    db.session.add(leg)
+    db.session.flush()
+    return leg
+
+
+SAMPLE_BUILDERS.update({"cases": _case, "case-extensions": _extension, "case-handovers": _handover})

@@ -47,7 +47,8 @@ def test_role_in_own_centre_gets_exactly_what_the_declaration_allows(client, aut
             assert response.status_code == 404, (key, role, action)
         else:
             assert response.status_code in (403, 404), (key, role, action, response.status_code)
-    new = client.get(f"/r/{key}/new")
+    query = f"?{rtype.parent[0]}={getattr(record, rtype.parent[0])}" if rtype.parent else ""
+    new = client.get(f"/r/{key}/new{query}")
     assert new.status_code == (200 if rtype.allows("create", roles) else 403), (key, role)
 
 
@@ -59,6 +60,9 @@ def test_role_of_another_centre_gets_404_for_every_page_of_a_record(client, auth
     for suffix in ("", "/edit", "/void", "/t/anything"):
         response = client.get(f"/r/{key}/{record.id}{suffix}")
         assert response.status_code == 404, (key, role, suffix, response.status_code)
+    rtype = REGISTRY[key]
+    if rtype.parent:  # nor can a child record be made under another centre's parent
+        assert client.get(f"/r/{key}/new?{rtype.parent[0]}={getattr(record, rtype.parent[0])}").status_code == 404
     for form in REGISTRY[key].prints:
         for url in (f"/r/{key}/{record.id}/print/{form.name}", f"/r/{key}/{record.id}/print/{form.name}.pdf"):
             assert client.get(url).status_code == 404

@@ -6,7 +6,7 @@ import importlib
 from app.records.registry import REGISTRY  # noqa: F401
 
 # Modules that declare record types; each calls registry.register(...) at import.
-TYPE_MODULES = ("app.catalogue",)
+TYPE_MODULES = ("app.catalogue", "app.cases")
 
 
 def load_record_types() -> None:

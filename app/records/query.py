@@ -92,6 +92,8 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
         sort, name = rtype.default_sort, rtype.default_sort.lstrip("-")
     column = getattr(model, name)
     query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), model.id.desc())
+    if rtype.list_options:
+        query = query.options(*rtype.list_options)
     active["sort"] = sort
     return query, active
 

@@ -148,6 +148,9 @@ class RecordType:
     warnings: Callable | None = None
     before_save: Callable | None = None
     row_filter: Callable | None = None            # (query, user) → query: narrower visibility
+    prefill: Callable | None = None               # (args, center_id) → initial form data of a new record
+    parent: tuple[str, type] | None = None        # (fk column, model): created from a parent record's page
+    list_options: tuple = ()                      # loader options for list pages (avoid N+1)
     template_view: str = "records/view.html"
     template_form: str = "records/form.html"
     nav_group: str = ""

@@ -128,7 +128,8 @@ def _cell(rtype, f, record):
 # ---------------------------------------------------------------- create and edit
 
 def _can_create(rtype) -> bool:
-    return rtype.allows("create", access.roles_in(current_user, access.current_center_id()))
+    """From the list page; a child type is created from its parent's page instead."""
+    return rtype.parent is None and rtype.allows("create", access.roles_in(current_user, access.current_center_id()))
 
 
 def _added_row(rtype, form) -> bool:
@@ -229,22 +230,37 @@ def _copy_fields(rtype, record, form):
             setattr(record, f.name, value)
 
 
+def _parent_of(rtype):
+    """The parent record a child type is created under (?case_id=…), checked like any record."""
+    if rtype.parent is None:
+        return None
+    column, model = rtype.parent
+    from app.records.registry import for_model
+    parent_id = request.args.get(column, type=int)
+    if not parent_id:
+        abort(404)
+    return rq.get_or_404(for_model(model), parent_id, current_user)
+
+
 @bp.route("/<key>/new", methods=["GET", "POST"])
 def new_view(key):
     rtype = _type_or_404(key)
-    center_id = access.current_center_id()
-    if not _can_create(rtype):
+    parent = _parent_of(rtype)
+    center_id = parent.center_id if parent is not None else access.current_center_id()
+    if not rtype.allows("create", access.roles_in(current_user, center_id)):
         abort(403)
     form_class = build_form(rtype, center_id)
     if request.method == "GET":
         prefill = {k: v for k, v in request.args.items() if rtype.field(k)}
+        if rtype.prefill is not None:
+            prefill.update(rtype.prefill(request.args, center_id))
         form = form_class(formdata=None, data={
-            "form_token": secrets.token_hex(16), **prefill,
-            **{c.name: [{}] * max(c.blank_rows, c.min_rows) for c in rtype.children}})
+            "form_token": secrets.token_hex(16),
+            **{c.name: [{}] * max(c.blank_rows, c.min_rows) for c in rtype.children}, **prefill})
     else:
         form = form_class()
     if _added_row(rtype, form):
-        return render_template(rtype.template_form, rtype=rtype, form=form, record=None)
+        return render_template(rtype.template_form, rtype=rtype, form=form, record=None, parent=parent)
     if form.validate_on_submit():
         token = form.form_token.data or secrets.token_hex(16)
         done = db.session.get(SubmissionToken, token)
@@ -252,6 +268,8 @@ def new_view(key):
             flash(_("This form was already submitted; here is the record it created."), "info")
             return redirect(url_for("records.view", key=key, record_id=done.record_id))
         record = rtype.model(center_id=center_id)
+        if parent is not None:
+            setattr(record, rtype.parent[0], parent.id)
         if rtype.workflow:
             record.state = rtype.workflow.initial
         if _fill_and_check(rtype, record, form):
@@ -269,7 +287,7 @@ def new_view(key):
             return _saved(rtype, record)
         if record in db.session:
             db.session.expunge(record)
-    return render_template(rtype.template_form, rtype=rtype, form=form, record=None)
+    return render_template(rtype.template_form, rtype=rtype, form=form, record=None, parent=parent)
 
 
 @bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])

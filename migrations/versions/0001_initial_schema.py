@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:10:46.167410
+Create Date: 2026-11-23 04:14:18.823067
 
 """
 from alembic import op
@@ -296,11 +296,181 @@ def upgrade():
     with op.batch_alter_table('matter_material', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_matter_material_matter_id'), ['matter_id'], unique=False)
 
+    op.create_table('service_case',
+    sa.Column('receipt_no', sa.String(length=20), nullable=False),
+    sa.Column('applicant_name', sa.String(length=60), nullable=False),
+    sa.Column('applicant_phone', sa.String(length=30), nullable=False),
+    sa.Column('applicant_id_no', sa.String(length=18), nullable=False),
+    sa.Column('matter_id', sa.Integer(), nullable=False),
+    sa.Column('window_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('responsible_id', sa.Integer(), nullable=True),
+    sa.Column('intake_date', sa.Date(), nullable=False),
+    sa.Column('clock_start', sa.Date(), nullable=True),
+    sa.Column('day_one', sa.Date(), nullable=True),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('provisional', sa.Boolean(), nullable=False),
+    sa.Column('applicant_delay_days', sa.Integer(), nullable=False),
+    sa.Column('extended_due', sa.Date(), nullable=True),
+    sa.Column('missing_materials', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('refusal_reason', sa.Text(), nullable=False),
+    sa.Column('remedies', sa.Text(), nullable=False),
+    sa.Column('transfer_office', sa.String(length=120), nullable=False),
+    sa.Column('transfer_phone', sa.String(length=30), nullable=False),
+    sa.Column('higher_authority', sa.String(length=120), nullable=False),
+    sa.Column('joint_windows', sa.String(length=200), nullable=False),
+    sa.Column('completed_on', sa.Date(), nullable=True),
+    sa.Column('result', sa.Text(), nullable=False),
+    sa.Column('delivery_method', sa.String(length=20), nullable=False),
+    sa.Column('delivered_on', sa.Date(), nullable=True),
+    sa.Column('warned', sa.Boolean(), nullable=False),
+    sa.Column('overdue', sa.Boolean(), nullable=False),
+    sa.Column('overdue_reason', sa.String(length=40), nullable=False),
+    sa.Column('handover_late', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('voided', sa.Boolean(), nullable=False),
+    sa.Column('void_reason', sa.Text(), nullable=False),
+    sa.Column('voided_at', sa.DateTime(), nullable=True),
+    sa.Column('center_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['matter_id'], ['matter.id'], ),
+    sa.ForeignKeyConstraint(['responsible_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['window_id'], ['window.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('center_id', 'receipt_no')
+    )
+    with op.batch_alter_table('service_case', schema=None) as batch_op:
+        batch_op.create_index('ix_case_center_due', ['center_id', 'due_date'], unique=False)
+        batch_op.create_index('ix_case_center_intake', ['center_id', 'intake_date'], unique=False)
+        batch_op.create_index('ix_case_center_state', ['center_id', 'state'], unique=False)
+        batch_op.create_index('ix_case_open_due', ['state', 'due_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_center_id'), ['center_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_matter_id'), ['matter_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_overdue'), ['overdue'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_responsible_id'), ['responsible_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_window_id'), ['window_id'], unique=False)
+
+    op.create_table('case_extension',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('requested_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('new_due', sa.Date(), nullable=False),
+    sa.Column('head_opinion', sa.Text(), nullable=False),
+    sa.Column('applicant_notified_on', sa.Date(), nullable=True),
+    sa.Column('notice_method', sa.String(length=40), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('voided', sa.Boolean(), nullable=False),
+    sa.Column('void_reason', sa.Text(), nullable=False),
+    sa.Column('voided_at', sa.DateTime(), nullable=True),
+    sa.Column('center_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['service_case.id'], ),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('case_extension', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_extension_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_extension_center_id'), ['center_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_extension_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_extension_state'), ['state'], unique=False)
+
+    op.create_table('case_handover',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('handed_on', sa.Date(), nullable=False),
+    sa.Column('received_by', sa.String(length=60), nullable=False),
+    sa.Column('returned_on', sa.Date(), nullable=True),
+    sa.Column('result_pushed_on', sa.Date(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('voided', sa.Boolean(), nullable=False),
+    sa.Column('void_reason', sa.Text(), nullable=False),
+    sa.Column('voided_at', sa.DateTime(), nullable=True),
+    sa.Column('center_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['service_case.id'], ),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('case_handover', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_handover_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_handover_center_id'), ['center_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_handover_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_handover_state'), ['state'], unique=False)
+
+    op.create_table('case_material',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('form', sa.String(length=20), nullable=False),
+    sa.Column('copies', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['service_case.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('case_material', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_material_case_id'), ['case_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('case_material', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_material_case_id'))
+
+    op.drop_table('case_material')
+    with op.batch_alter_table('case_handover', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_handover_state'))
+        batch_op.drop_index(batch_op.f('ix_case_handover_created_at'))
+        batch_op.drop_index(batch_op.f('ix_case_handover_center_id'))
+        batch_op.drop_index(batch_op.f('ix_case_handover_case_id'))
+
+    op.drop_table('case_handover')
+    with op.batch_alter_table('case_extension', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_extension_state'))
+        batch_op.drop_index(batch_op.f('ix_case_extension_created_at'))
+        batch_op.drop_index(batch_op.f('ix_case_extension_center_id'))
+        batch_op.drop_index(batch_op.f('ix_case_extension_case_id'))
+
+    op.drop_table('case_extension')
+    with op.batch_alter_table('service_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_case_window_id'))
+        batch_op.drop_index(batch_op.f('ix_service_case_state'))
+        batch_op.drop_index(batch_op.f('ix_service_case_responsible_id'))
+        batch_op.drop_index(batch_op.f('ix_service_case_overdue'))
+        batch_op.drop_index(batch_op.f('ix_service_case_matter_id'))
+        batch_op.drop_index(batch_op.f('ix_service_case_created_at'))
+        batch_op.drop_index(batch_op.f('ix_service_case_center_id'))
+        batch_op.drop_index('ix_case_open_due')
+        batch_op.drop_index('ix_case_center_state')
+        batch_op.drop_index('ix_case_center_intake')
+        batch_op.drop_index('ix_case_center_due')
+
+    op.drop_table('service_case')
     with op.batch_alter_table('matter_material', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_matter_material_matter_id'))
 

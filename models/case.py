@@ -1,0 +1,123 @@
+"""Service cases (办件) from first inquiry to delivery [SPEC §4.2], with extensions and handovers."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from models.catalogue import Department, Matter, Window
+from models.record import RecordMixin
+
+CASE_KINDS = ("consult", "immediate", "promised", "joint", "reported")
+CHANNELS = ("window", "online", "agency", "village", "appointment")
+DELIVERY_METHODS = ("pickup", "mail", "online")
+OPEN_STATES = ("registered", "awaiting_supplement", "accepted", "reported")
+
+
+class ServiceCase(RecordMixin, db.Model):
+    __tablename__ = "service_case"
+    __table_args__ = (
+        UniqueConstraint("center_id", "receipt_no"),
+        Index("ix_case_center_state", "center_id", "state"),
+        Index("ix_case_center_due", "center_id", "due_date"),
+        Index("ix_case_center_intake", "center_id", "intake_date"),
+        Index("ix_case_open_due", "state", "due_date"),
+    )
+    receipt_no: Mapped[str] = mapped_column(String(20), default="")
+    applicant_name: Mapped[str] = mapped_column(String(60))
+    applicant_phone: Mapped[str] = mapped_column(String(30), default="")
+    applicant_id_no: Mapped[str] = mapped_column(String(18), default="")
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("window.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="promised")
+    channel: Mapped[str] = mapped_column(String(20), default="window")
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    intake_date: Mapped[date] = mapped_column()
+    # The clock: acceptance day, or the day the supplement arrived [000 限时办结 §6].
+    clock_start: Mapped[date | None]
+    day_one: Mapped[date | None]
+    due_date: Mapped[date | None]
+    provisional: Mapped[bool] = mapped_column(default=False)
+    applicant_delay_days: Mapped[int] = mapped_column(default=0)   # days the applicant caused [§11]
+    extended_due: Mapped[date | None]
+    missing_materials: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")            # 咨询件: the answer given
+    refusal_reason: Mapped[str] = mapped_column(Text, default="")
+    remedies: Mapped[str] = mapped_column(Text, default="")
+    transfer_office: Mapped[str] = mapped_column(String(120), default="")
+    transfer_phone: Mapped[str] = mapped_column(String(30), default="")
+    higher_authority: Mapped[str] = mapped_column(String(120), default="")
+    joint_windows: Mapped[str] = mapped_column(String(200), default="")
+    completed_on: Mapped[date | None]
+    result: Mapped[str] = mapped_column(Text, default="")
+    delivery_method: Mapped[str] = mapped_column(String(20), default="")
+    delivered_on: Mapped[date | None]
+    warned: Mapped[bool] = mapped_column(default=False)
+    overdue: Mapped[bool] = mapped_column(default=False, index=True)
+    overdue_reason: Mapped[str] = mapped_column(String(40), default="")
+    handover_late: Mapped[bool] = mapped_column(default=False)
+
+    matter: Mapped[Matter] = relationship()
+    window: Mapped[Window | None] = relationship()
+    responsible = relationship("User", foreign_keys=[responsible_id])
+    materials: Mapped[list[CaseMaterial]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseMaterial.seq")
+
+    def __str__(self) -> str:
+        return f"{self.receipt_no or '#' + str(self.id)} {self.applicant_name}"
+
+    @property
+    def effective_due(self) -> date | None:
+        return self.extended_due or self.due_date
+
+
+class CaseMaterial(db.Model):
+    """A material received at intake (name, original/copy, copies)."""
+    __tablename__ = "case_material"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    form: Mapped[str] = mapped_column(String(20), default="original")
+    copies: Mapped[int] = mapped_column(default=1)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    case: Mapped[ServiceCase] = relationship(back_populates="materials")
+
+
+class CaseExtension(RecordMixin, db.Model):
+    """办理事项延期申请表 [000 限时办结 §8]."""
+    __tablename__ = "case_extension"
+    case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id"), index=True)
+    requested_on: Mapped[date] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    new_due: Mapped[date] = mapped_column()
+    head_opinion: Mapped[str] = mapped_column(Text, default="")
+    applicant_notified_on: Mapped[date | None]
+    notice_method: Mapped[str] = mapped_column(String(40), default="")
+
+    case: Mapped[ServiceCase] = relationship()
+
+    def __str__(self) -> str:
+        return f"延期申请 {self.case}"
+
+
+class CaseHandover(RecordMixin, db.Model):
+    """One leg of a case between the centre and a functional department (交接表) [000 审管分离]."""
+    __tablename__ = "case_handover"
+    case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    handed_on: Mapped[date] = mapped_column()
+    received_by: Mapped[str] = mapped_column(String(60), default="")
+    returned_on: Mapped[date | None]
+    result_pushed_on: Mapped[date | None]     # result pushed to the department for supervision
+    note: Mapped[str] = mapped_column(Text, default="")
+    late: Mapped[bool] = mapped_column(default=False)
+
+    case: Mapped[ServiceCase] = relationship()
+    department: Mapped[Department] = relationship()
+
+    def __str__(self) -> str:
+        return f"交接 {self.case} → {self.department}"
