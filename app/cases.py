@@ -417,7 +417,14 @@ register(RecordType(
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS)
+    from app.status import status_url
+    app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS,
+                                 case_status_url=status_url, case_state=case_state)
+
+
+def case_state(case: ServiceCase) -> str:
+    state = CASE_WORKFLOW.state(case.state)
+    return str(state.title) if state else case.state
 
 
 def case_children(case: ServiceCase) -> dict:

@@ -279,3 +279,87 @@ def demo_logins() -> list[tuple[str, str]]:
             out.append((username, f"{ROLE_TITLES[roles[0]]} {name}"))
     out.append(("county", f"{ROLE_TITLES[COUNTY]} 邓志远"))
     return out
+
+
+APPLICANTS = ("张国强", "李秀英", "王德明", "刘桂兰", "陈小军", "杨春花", "赵志刚", "黄玉梅", "周大勇", "吴淑珍",
+              "徐建新", "孙丽萍", "马福全", "朱小红", "胡永生", "郭秀云", "何立平", "高翠兰", "林国栋", "罗美华",
+              "梁振东", "宋玉兰", "郑海波", "谢春梅", "韩德胜", "唐小燕", "冯长青", "于桂芝", "董建军", "萧红霞")
+
+
+def _id_number(i: int) -> str:
+    """A well-formed fictional resident ID number (check digit per GB 11643)."""
+    body = f"430923{1950 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}{100 + i:03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+
+
+def demo_cases(ctx: DemoContext) -> None:
+    """About thirty cases of every kind and state around today, some due tomorrow, some overdue."""
+    from app.cases import late_reason_on_finish, missing_materials, start_clock
+    from app.timeutil import today
+    from app.workdays import add_working_days, seed_from_package
+    from models.case import CaseHandover, CaseMaterial, ServiceCase
+    from printouts import next_number
+
+    seed_from_package()
+    day = today()
+    clerks = [ctx.users[f"clerk{n}"] for n in range(1, 10)]
+    plan = (  # working days before today the case came in, final state, note
+        (12, "delivered"), (11, "delivered"), (10, "completed"), (9, "accepted"), (8, "accepted"),
+        (7, "accepted"), (6, "accepted"), (5, "accepted"), (4, "accepted"), (3, "accepted"), (2, "accepted"),
+        (1, "accepted"), (0, "accepted"), (0, "registered"), (0, "registered"), (1, "awaiting_supplement"),
+        (2, "awaiting_supplement"), (3, "refused"), (0, "answered"), (1, "answered"), (2, "transferred"),
+        (4, "reported"), (6, "completed"), (0, "completed"), (1, "delivered"), (5, "delivered"), (3, "accepted"),
+        (2, "accepted"), (8, "delivered"), (1, "accepted"))
+    promised = [m for m in ctx.matters if m.kind == "promised"]
+    immediate = [m for m in ctx.matters if m.kind == "immediate"]
+    for i, (back, state) in enumerate(plan):
+        pool = immediate if state == "answered" or (state == "completed" and back == 0) else promised
+        matter = pool[i * 3 % len(pool)]
+        intake = add_working_days(day, -back)
+        clerk = clerks[(matter.window.number - 1) % len(clerks)] if matter.window else clerks[0]
+        case = ServiceCase(center=ctx.township, matter=matter, window=matter.window, state=state,
+                           applicant_name=APPLICANTS[i], applicant_phone=f"139{(i * 7907) % 10**8:08d}",
+                           applicant_id_no=_id_number(i),
+                           kind="consult" if state == "answered" else ("immediate" if matter.kind == "immediate" else "promised"),
+                           channel=("window", "window", "online", "agency", "village", "appointment")[i % 6],
+                           intake_date=intake, responsible_id=clerk.id, created_by_id=clerk.id,
+                           receipt_no=next_number(ctx.township.id, "case_receipt", intake.year))
+        for seq, m in enumerate(matter.materials, 1):
+            if state == "awaiting_supplement" and seq == len(matter.materials):
+                continue
+            case.materials.append(CaseMaterial(seq=seq, name=m.name, form=m.form, copies=m.copies))
+        case.matter = matter
+        if state == "awaiting_supplement":
+            case.missing_materials = "\n".join(missing_materials(matter, case.materials))
+        elif state == "answered":
+            case.answer = "已告知办理条件、所需材料及办理窗口。"
+        elif state == "refused":
+            case.refusal_reason, case.remedies = "申请人不符合本事项的申请条件。", "如不服，可自收到本通知之日起60日内向示范县人民政府申请行政复议，或6个月内向示范县人民法院提起行政诉讼。"
+        elif state == "transferred":
+            case.transfer_office, case.transfer_phone = "示范县不动产登记中心", "0737-4211024"
+        elif state in ("accepted", "reported", "completed", "delivered"):
+            start_clock(case, intake)
+            if state == "reported":
+                case.higher_authority = "示范县民政局"
+            if state in ("completed", "delivered"):
+                case.completed_on = min(day, case.due_date)
+                case.result = "准予办理，结果已出具。"
+                late_reason_on_finish(case, case.completed_on, "completed_late")
+            if state == "delivered":
+                case.delivery_method, case.delivered_on = "pickup", case.completed_on
+        db.session.add(case)
+        db.session.flush()
+        if state in ("accepted", "completed", "delivered") and matter.department_id and back >= 1:
+            db.session.add(CaseHandover(center=ctx.township, case_id=case.id, department_id=matter.department_id,
+                                        handed_on=add_working_days(intake, 1) if back > 1 else intake,
+                                        state="handed" if state == "accepted" else "returned",
+                                        returned_on=case.completed_on if state != "accepted" else None,
+                                        received_by="部门收件人", created_by_id=clerk.id))
+    db.session.flush()
+    from app.cases import sweep_overdue, sweep_warnings
+    sweep_overdue(day)
+    sweep_warnings(day)
+
+
+DEMO_STEPS.append(demo_cases)

@@ -97,8 +97,8 @@ def init_app(app) -> None:
 
 def _feature_blueprints():
     """Blueprints of feature modules; each module exposes `bp`."""
-    from app import admin, holidays_views
-    return [admin.bp, holidays_views.bp]
+    from app import admin, holidays_views, status
+    return [admin.bp, holidays_views.bp, status.bp]
 
 
 def _error_page(error):

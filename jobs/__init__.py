@@ -22,6 +22,10 @@ class Job:
 JOBS: list[Job] = [
     Job("empty_posts", "jobs.catalogue_jobs:empty_posts", {"day_of_week": "*", "hour": 8, "minute": 40},
         "Tell directors about A/B posts with nobody to staff them (空岗)", reminder=True),
+    Job("case_deadlines", "jobs.case_jobs:case_deadlines", {"hour": "0,8,13", "minute": 5},
+        "Flag overdue cases and late handovers"),
+    Job("case_warnings", "jobs.case_jobs:case_warnings", {"day_of_week": "*", "hour": 9, "minute": 0},
+        "Warn of cases due on the next working day", reminder=True),
     Job("purge_notifications", "jobs.housekeeping:purge_notifications", {"hour": 2, "minute": 30},
         "Delete read notifications older than 180 days"),
 ]

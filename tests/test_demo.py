@@ -38,3 +38,14 @@ def test_demo_logins_can_log_in(client, db):
 def test_demo_data_command_refuses_a_database_with_users(runner):
     assert runner.invoke(args=["demo-data"]).exit_code == 0
     assert runner.invoke(args=["demo-data"]).exit_code != 0
+
+
+def test_demo_cases_cover_every_state_with_valid_id_numbers_and_some_overdue(db):
+    from app.records.forms import valid_id_number
+    from models.case import ServiceCase
+    build_demo()
+    cases = db.session.scalars(select(ServiceCase)).all()
+    assert len(cases) >= 30 and all(valid_id_number(c.applicant_id_no) for c in cases)
+    assert {"registered", "awaiting_supplement", "accepted", "completed", "delivered", "answered", "refused",
+            "transferred", "reported"} <= {c.state for c in cases}
+    assert any(c.overdue for c in cases)

@@ -1,0 +1,281 @@
+"""Service cases, rule by rule, and one 承诺件 walked across National Day 2026.
+
+The 2026 schedule: 10-01..10-07 off; Sunday 09-20 and Saturday 10-10 are make-up working days.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app import workdays
+from app.cases import missing_materials, start_clock, sweep_handovers, sweep_overdue, sweep_warnings
+from models.case import CaseExtension, CaseHandover, ServiceCase
+from tests.conftest import make_case, make_department, make_matter, make_window
+
+
+@pytest.fixture(autouse=True)
+def calendar(db):
+    workdays.seed_from_package([2026])
+    db.session.commit()
+
+
+@pytest.fixture
+def matter(county, db):
+    dept = make_department(county["a"], "县民政局")
+    window = make_window(county["a"], 5, "民政救助")
+    m = make_matter(county["a"], name="临时救助申请", statutory=15, promised=5, window_id=window.id,
+                    department_id=dept.id,
+                    materials=(("居民身份证", "copy", 1), ("临时救助申请书", "original", 1), ("困难情况证明", "copy", 1)))
+    db.session.commit()
+    return m
+
+
+def step(client, db, key, record_id, name, **data):
+    model = {"cases": ServiceCase, "case-extensions": CaseExtension, "case-handovers": CaseHandover}[key]
+    db.session.expire_all()
+    data["form_version"] = db.session.get(model, record_id).version
+    return client.post(f"/r/{key}/{record_id}/t/{name}", data=data)
+
+
+def intake(client, matter, intake_date="2026-09-28", received=("居民身份证", "临时救助申请书", "困难情况证明"), token="t1"):
+    data = {"applicant_name": "李四", "applicant_phone": "13812345678", "applicant_id_no": "11010519491231002X",
+            "matter_id": matter.id, "window_id": matter.window_id, "kind": "promised", "channel": "window",
+            "intake_date": intake_date, "joint_windows": "", "form_token": token}
+    for i, name in enumerate(received):
+        data.update({f"materials-{i}-name": name, f"materials-{i}-form": "copy", f"materials-{i}-copies": "1",
+                     f"materials-{i}-note": ""})
+    return client.post("/r/cases/new", data=data)
+
+
+def the_case(db):
+    db.session.expire_all()
+    return db.session.scalar(select(ServiceCase).order_by(ServiceCase.id.desc()))
+
+
+def test_promised_case_walks_across_national_day_2026(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    # Monday 09-28: intake with the hardship certificate missing → one-time notice.
+    assert intake(client, matter, received=("居民身份证", "临时救助申请书")).status_code == 302
+    case = the_case(db)
+    assert case.receipt_no.startswith("2026-") and case.responsible_id == county["users"]["a_clerk"].id
+    assert step(client, db, "cases", case.id, "ask_supplement").status_code == 302
+    case = the_case(db)
+    assert case.state == "awaiting_supplement" and case.missing_materials == "困难情况证明" and case.due_date is None
+    # Tuesday 09-29: the supplement arrives; the clock starts that day.
+    # 5 working days: 09-29 (1), 09-30 (2), [10-01..07 off], 10-08 (3), 10-09 (4), Sat 10-10 make-up (5).
+    assert step(client, db, "cases", case.id, "supplement_received", clock_start="2026-09-29").status_code == 302
+    case = the_case(db)
+    assert (case.day_one, case.due_date, case.provisional) == (date(2026, 9, 29), date(2026, 10, 10), False)
+    # Handed over on 09-30: the next working day after acceptance, so on time.
+    dept_id = matter.department_id
+    response = client.post(f"/r/case-handovers/new?case_id={case.id}",
+                           data={"department_id": dept_id, "handed_on": "2026-09-30", "received_by": "吴芳",
+                                 "note": "", "form_token": "h1"})
+    assert response.status_code == 302
+    leg = db.session.scalar(select(CaseHandover))
+    assert not leg.late
+    assert step(client, db, "case-handovers", leg.id, "return", returned_on="2026-10-09").status_code == 302
+    # Friday 10-09, before the promise: an extension to Wednesday 10-14, approved by the director.
+    response = client.post(f"/r/case-extensions/new?case_id={case.id}", data={
+        "requested_on": "2026-10-09", "reason": "需入户核查家庭经济状况", "new_due": "2026-10-14",
+        "applicant_notified_on": "2026-10-09", "notice_method": "电话", "form_token": "e1"})
+    assert response.status_code == 302
+    ext = db.session.scalar(select(CaseExtension))
+    auth.logout()
+    auth.login("a_director")
+    assert step(client, db, "case-extensions", ext.id, "approve", head_opinion="同意延期").status_code == 302
+    assert the_case(db).extended_due == date(2026, 10, 14)
+    # Tuesday 10-13: warned (due next working day); 10-14: not overdue yet; 10-15: overdue, once.
+    assert sweep_warnings(date(2026, 10, 13)) == [(case.id, county["a"].id, case.responsible_id)]
+    assert sweep_overdue(date(2026, 10, 14)) == []
+    assert len(sweep_overdue(date(2026, 10, 15))) == 1
+    assert sweep_overdue(date(2026, 10, 16)) == []
+    case = the_case(db)
+    assert case.overdue and case.overdue_reason == "past_due"
+
+
+def test_promised_case_due_date_counts_acceptance_day_as_day_one(county, matter, db):
+    case = make_case(county["a"], matter, intake=date(2026, 9, 28))
+    start_clock(case, date(2026, 9, 28))
+    assert (case.day_one, case.due_date) == (date(2026, 9, 28), date(2026, 10, 9))
+
+
+def test_acceptance_on_a_holiday_starts_on_the_next_working_day(county, matter, db):
+    case = make_case(county["a"], matter, intake=date(2026, 10, 3))
+    start_clock(case, date(2026, 10, 3))
+    # 10-08 (1), 10-09 (2), Sat 10-10 make-up (3), Mon 10-12 (4), 10-13 (5)
+    assert (case.day_one, case.due_date) == (date(2026, 10, 8), date(2026, 10, 13))
+
+
+def test_one_time_notice_lists_every_missing_material_at_once(county, matter, db):
+    case = make_case(county["a"], matter)
+    case.materials = case.materials[:1]
+    assert missing_materials(matter, case.materials) == ["临时救助申请书", "困难情况证明"]
+
+
+def test_supplement_for_a_case_not_waiting_for_one_is_refused(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    intake(client, matter)
+    case = the_case(db)
+    assert step(client, db, "cases", case.id, "supplement_received", clock_start="2026-09-29").status_code == 403
+    assert the_case(db).state == "registered"
+
+
+def test_complete_case_is_not_sent_for_supplement(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    intake(client, matter)
+    case = the_case(db)
+    response = step(client, db, "cases", case.id, "ask_supplement")
+    assert response.status_code == 200 and the_case(db).state == "registered"
+
+
+def test_double_submitted_intake_creates_one_case(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    intake(client, matter, token="same")
+    intake(client, matter, token="same")
+    assert db.session.scalar(select(func.count(ServiceCase.id))) == 1
+
+
+def test_intake_in_the_future_is_refused_beside_the_field(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    response = intake(client, matter, intake_date="2030-01-02")
+    assert response.status_code == 200 and db.session.scalar(select(func.count(ServiceCase.id))) == 0
+
+
+def test_received_material_with_copies_but_no_name_is_refused(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    response = client.post("/r/cases/new", data={
+        "applicant_name": "王五", "applicant_phone": "13812345678", "applicant_id_no": "", "matter_id": matter.id,
+        "window_id": 0, "kind": "promised", "channel": "window", "intake_date": "2026-11-20", "joint_windows": "",
+        "form_token": "x", "materials-0-name": "", "materials-0-form": "copy", "materials-0-copies": "2",
+        "materials-0-note": ""})
+    assert response.status_code == 200 and db.session.scalar(select(func.count(ServiceCase.id))) == 0
+
+
+def test_extension_after_deadline_still_overdue(county, matter, db):
+    from app.cases import _approve_extension
+    case = make_case(county["a"], matter, state="accepted")
+    start_clock(case, date(2026, 11, 2))  # due Friday 11-06
+    ext = CaseExtension(center_id=case.center_id, case_id=case.id, requested_on=date(2026, 11, 9),
+                        reason="逾期后申请", new_due=date(2026, 11, 13))
+    db.session.add(ext)
+    db.session.flush()
+    _approve_extension(ext, None)
+    assert case.extended_due is None and case.overdue and case.overdue_reason == "late_extension"
+
+
+def test_extension_without_a_reason_is_refused(client, auth, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted")
+    start_clock(case, date(2026, 11, 16))
+    db.session.commit()
+    auth.login("a_clerk")
+    response = client.post(f"/r/case-extensions/new?case_id={case.id}", data={
+        "requested_on": "2026-11-18", "reason": "", "new_due": "2026-11-30", "applicant_notified_on": "",
+        "notice_method": "", "form_token": "e"})
+    assert response.status_code == 200 and db.session.scalar(select(func.count(CaseExtension.id))) == 0
+
+
+def test_extension_needs_the_director_and_not_the_requester(client, auth, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted")
+    start_clock(case, date(2026, 11, 16))
+    ext = CaseExtension(center_id=case.center_id, case_id=case.id, requested_on=date(2026, 11, 18), reason="r",
+                        new_due=date(2026, 11, 30), state="requested", created_by_id=county["users"]["a_director"].id)
+    db.session.add(ext)
+    db.session.commit()
+    auth.login("a_clerk")
+    assert step(client, db, "case-extensions", ext.id, "approve", head_opinion="同意").status_code == 403
+    auth.logout()
+    auth.login("a_director")  # the director asked for it: no self-approval
+    assert step(client, db, "case-extensions", ext.id, "approve", head_opinion="同意").status_code == 403
+
+
+def test_applicant_caused_days_do_not_count(county, matter, db):
+    from app.cases import add_applicant_delay
+    case = make_case(county["a"], matter, state="accepted")
+    start_clock(case, date(2026, 11, 16))  # due Friday 11-20
+    add_applicant_delay(case, 2)            # two working days waiting for the applicant
+    assert case.due_date == date(2026, 11, 24)
+
+
+def test_delivered_after_promise_is_overdue(client, auth, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted", responsible=county["users"]["a_clerk"])
+    start_clock(case, date(2026, 11, 16))  # due 11-20
+    db.session.commit()
+    auth.login("a_clerk")
+    assert step(client, db, "cases", case.id, "complete", completed_on="2026-11-20", result="批准救助800元").status_code == 302
+    assert not the_case(db).overdue
+    assert step(client, db, "cases", case.id, "deliver", delivery_method="pickup", delivered_on="2026-11-23").status_code == 302
+    case = the_case(db)
+    assert case.state == "delivered" and case.overdue and case.overdue_reason == "delivered_late"
+
+
+def test_handover_not_made_by_next_working_day_is_flagged(county, matter, db):
+    case = make_case(county["a"], matter, state="accepted")
+    start_clock(case, date(2026, 9, 30))  # handover due by the next working day, 10-08
+    db.session.commit()
+    assert sweep_handovers(date(2026, 10, 8)) == []
+    assert [r[0] for r in sweep_handovers(date(2026, 10, 9))] == [case.id]
+    assert sweep_handovers(date(2026, 10, 12)) == []
+
+
+def test_overdue_sweep_is_one_set_based_update_and_idempotent(county, matter, db):
+    for _ in range(3):
+        start_clock(make_case(county["a"], matter, state="accepted"), date(2026, 11, 2))
+    db.session.commit()
+    assert len(sweep_overdue(date(2026, 11, 23))) == 3
+    assert sweep_overdue(date(2026, 11, 23)) == []
+
+
+def test_two_clerks_completing_the_same_case_one_wins(app, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted", responsible=county["users"]["a_clerk"])
+    start_clock(case, date(2026, 11, 16))
+    db.session.commit()
+    first, second = app.test_client(), app.test_client()
+    for c in (first, second):
+        c.post("/login", data={"username": "a_clerk", "password": "secret-pass-1"})
+    version = case.version
+    data = {"completed_on": "2026-11-18", "result": "办结", "form_version": version}
+    assert first.post(f"/r/cases/{case.id}/t/complete", data=data).status_code == 302
+    late = second.post(f"/r/cases/{case.id}/t/complete", data=data)
+    assert late.status_code in (302, 403)
+    db.session.expire_all()
+    assert db.session.get(ServiceCase, case.id).version == version + 1
+
+
+def test_id_number_masked_for_clerk_shown_to_director(client, auth, county, matter, db):
+    case = make_case(county["a"], matter, applicant_id_no="11010519491231002X")
+    db.session.commit()
+    auth.login("a_clerk")
+    assert "110105********002X" in client.get(f"/r/cases/{case.id}").get_data(as_text=True)
+    auth.logout()
+    auth.login("a_director")
+    assert "11010519491231002X" in client.get(f"/r/cases/{case.id}").get_data(as_text=True)
+
+
+def test_public_status_reveals_only_state_and_date(client, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted", receipt_no="2026-000777", applicant_id_no="11010519491231002X")
+    start_clock(case, date(2026, 11, 16))
+    db.session.commit()
+    html = client.post("/status/", data={"no": "2026-000777", "phone": "13912345678"}).get_data(as_text=True)
+    assert "2026年11月20日" in html and "张三" not in html and "临时救助" not in html
+    wrong = client.post("/status/", data={"no": "2026-000777", "phone": "13900000000"}).get_data(as_text=True)
+    unknown = client.post("/status/", data={"no": "2026-999999", "phone": "13912345678"}).get_data(as_text=True)
+    assert "2026年11月20日" not in wrong and wrong.count('id="status-result"') == unknown.count('id="status-result"') == 1
+
+
+def test_public_status_is_rate_limited(client, county, db):
+    from app import status
+    status._hits.clear()
+    codes = [client.post("/status/", data={"no": "x", "phone": "1"}).status_code for _ in range(12)]
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+    status._hits.clear()
+
+
+def test_clerk_of_other_centre_gets_404_for_case_and_its_printouts(client, auth, county, matter, db):
+    case = make_case(county["a"], matter)
+    db.session.commit()
+    auth.login("b_clerk")
+    for url in (f"/r/cases/{case.id}", f"/r/cases/{case.id}/print/receipt.pdf", f"/r/case-extensions/new?case_id={case.id}"):
+        assert client.get(url).status_code == 404
