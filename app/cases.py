@@ -222,6 +222,14 @@ CASE_WORKFLOW = Workflow(
 )
 
 
+def case_flags(case: ServiceCase) -> list:
+    if case.overdue:
+        return [(_l("Overdue"), "bad")]
+    if case.warned:
+        return [(_l("Due next working day"), "warn")]
+    return []
+
+
 def _validate_case(case: ServiceCase, form, user) -> dict:
     errors = {}
     if case.intake_date and case.intake_date > today():
@@ -264,7 +272,7 @@ register(RecordType(
     unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}),
     validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case,
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
-    template_view="cases/view.html", template_form="cases/intake.html",
+    template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags,
     fields=[
         Field("receipt_no", _l("Receipt number"), kind="str", in_form=False, in_list=True, search=True),
         Field("applicant_name", _l("Applicant"), required=True, in_list=True, search=True),
@@ -300,7 +308,7 @@ register(RecordType(
         Field("note", _l("Note")),
     ])],
     prints=[
-        PrintForm("receipt", _l("Receipt"), "print/case_receipt.html", form_type="case_receipt_print"),
+        PrintForm("receipt", _l("Receipt"), "print/case_receipt.html"),
         PrintForm("notice", _l("One-time notification slip"), "print/case_notice.html", form_type="case_notice",
                   states=("awaiting_supplement",)),
         PrintForm("acceptance", _l("Acceptance notice"), "print/case_acceptance.html", form_type="case_acceptance",
@@ -308,7 +316,8 @@ register(RecordType(
         PrintForm("refusal", _l("Refusal notice"), "print/case_refusal.html", form_type="case_refusal",
                   states=("refused",)),
         PrintForm("joint", _l("Joint case notice"), "print/case_joint.html", form_type="case_joint",
-                  states=("accepted", "reported", "completed", "delivered")),
+                  states=("accepted", "reported", "completed", "delivered"),
+                  when=lambda case: case.kind == "joint" or case.matter.handling_mode == "joint"),
         PrintForm("transfer", _l("Referral slip"), "print/case_transfer.html", states=("transferred",)),
     ],
 ))

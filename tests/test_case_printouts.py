@@ -25,6 +25,7 @@ def records(county, db):
                          transfer_phone="0737-4211004", missing_materials="户口簿\n困难情况证明", joint_windows="劳动保障窗口")
         cases[state] = case
     start_clock(cases["accepted"], date(2026, 11, 16))
+    cases["accepted"].kind = "joint"
     ext = CaseExtension(center_id=county["a"].id, case_id=cases["accepted"].id, requested_on=date(2026, 11, 18),
                         reason="需入户核查", new_due=date(2026, 11, 27), state="requested")
     leg = CaseHandover(center_id=county["a"].id, case_id=cases["accepted"].id, department_id=dept.id,
@@ -66,3 +67,10 @@ def test_receipt_masks_the_id_number_for_a_clerk_and_keeps_its_number_on_reprint
 def test_notice_prints_only_while_waiting_for_a_supplement(client, auth, records):
     auth.login("a_clerk")
     assert client.get(f"/r/cases/{records['case']['accepted'].id}/print/notice.pdf").status_code == 403
+
+
+def test_joint_notice_only_for_joint_cases(client, auth, records, db):
+    records["case"]["accepted"].kind = "promised"
+    db.session.commit()
+    auth.login("a_clerk")
+    assert client.get(f"/r/cases/{records['case']['accepted'].id}/print/joint").status_code == 403

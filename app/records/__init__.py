@@ -23,5 +23,7 @@ def check_all_workflows() -> None:
 
 
 def init_app(app) -> None:
+    from app.records.registry import state_title
     from app.records.views import bp
     app.register_blueprint(bp)
+    app.jinja_env.globals["state_title"] = state_title

@@ -127,6 +127,7 @@ class PrintForm:
     form_type: str | None = None   # numbering series; None: printed without a number
     roles: frozenset[str] | None = None  # default: the type's "print" roles
     states: tuple[str, ...] | None = None  # printable only in these states
+    when: Callable[[Any], bool] | None = None  # and only when this holds for the record
 
 
 @dataclass
@@ -148,6 +149,7 @@ class RecordType:
     warnings: Callable | None = None
     before_save: Callable | None = None
     row_filter: Callable | None = None            # (query, user) → query: narrower visibility
+    flags: Callable | None = None                 # record → [(label, css)] badges beside the state
     prefill: Callable | None = None               # (args, center_id) → initial form data of a new record
     parent: tuple[str, type] | None = None        # (fk column, model): created from a parent record's page
     list_options: tuple = ()                      # loader options for list pages (avoid N+1)
@@ -212,3 +214,10 @@ def infer_kinds(model: type, fields: list[Field]) -> None:
                       else "str")
             if f.kind == "str" and f.max_length is None and isinstance(ctype, String):
                 f.max_length = ctype.length
+
+
+def state_title(record) -> str:
+    """The state of any declared record, as its workflow titles it."""
+    rtype = for_model(type(record))
+    state = rtype.workflow.state(record.state) if rtype and rtype.workflow else None
+    return str(state.title) if state else record.state

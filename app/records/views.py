@@ -355,7 +355,8 @@ def _printable(rtype, record, roles):
     out = []
     for p in rtype.prints:
         allowed = p.roles if p.roles is not None else rtype.permissions.get("print", frozenset())
-        if allowed & roles and (p.states is None or record.state in p.states) and not record.voided:
+        if (allowed & roles and (p.states is None or record.state in p.states) and not record.voided
+                and (p.when is None or p.when(record))):
             out.append(p)
     return out
 
