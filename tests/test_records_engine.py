@@ -189,3 +189,16 @@ def test_centre_column_only_for_users_who_read_several_centres(client, auth, cou
     auth.logout()
     auth.login("county_sup")
     assert 'name="center"' in client.get("/r/matters/").get_data(as_text=True)
+
+
+def test_ledger_prints_the_filtered_list_as_a_pdf(client, auth, county, db, tmp_path):
+    from tests.test_printouts import pdftotext
+    for i in range(3):
+        make_matter(county["a"], name=f"台账事项{i}")
+    make_matter(county["b"], name="别的中心事项")
+    db.session.commit()
+    auth.login("a_clerk")
+    html = client.get("/r/matters/ledger?q=台账").get_data(as_text=True)
+    assert "台账事项2" in html and "别的中心事项" not in html
+    text = pdftotext(client.get("/r/matters/ledger.pdf?q=台账").data, tmp_path)
+    assert "台账事项0" in text and "共3条" in text.replace(" ", "")

@@ -116,6 +116,33 @@ def export_view(key):
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+LEDGER_MAX_ROWS = 5000
+
+
+@bp.route("/<key>/ledger")
+@bp.route("/<key>/ledger.pdf", endpoint="ledger_pdf")
+def ledger_view(key):
+    """The list as filtered on screen, as a printable paper ledger (台账): print view or A4 PDF."""
+    import printouts
+    from app.timeutil import today
+
+    rtype = _type_or_404(key)
+    centers = rq.readable_center_ids(rtype, current_user)
+    allowed = [c for c in centers if rtype.allows("print", access.roles_in(current_user, c))]
+    if not allowed:
+        abort(403)
+    query, active = rq.filtered_query(rtype, current_user, request.args)
+    rows = db.session.scalars(query.where(rtype.model.center_id.in_(allowed)).limit(LEDGER_MAX_ROWS + 1)).all()
+    ctx = dict(rtype=rtype, rows=rows[:LEDGER_MAX_ROWS], truncated=len(rows) > LEDGER_MAX_ROWS, active=active,
+               today=today(), center=access.current_center(), page_orientation="landscape",
+               unmask=lambda r: may_unmask(rtype, current_user, r.center_id),
+               pdf_url=url_for("records.ledger_pdf", key=key, **request.args))
+    if request.endpoint == "records.ledger_pdf":
+        return Response(printouts.render_pdf("print/ledger.html", **ctx), mimetype="application/pdf",
+                        headers={"Content-Disposition": f"inline; filename={key}-ledger.pdf"})
+    return printouts.render_html("print/ledger.html", **ctx)
+
+
 def _cell(rtype, f, record):
     value = getattr(record, f.name, None)
     if f.kind in ("date", "datetime", "int") and value is not None:
