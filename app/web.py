@@ -52,6 +52,10 @@ MENU_LINKS: list[MenuLink] = [
     MenuLink("admin.users", _l("Users"), frozenset({"admin"})),
     MenuLink("admin.centers", _l("Centres"), frozenset({"admin"})),
     MenuLink("holidays.years", _l("Holiday schedule"), frozenset({"admin"})),
+    MenuLink("case_reports.report", _l("Monthly case report"),
+             frozenset({"clerk", "deputy", "director", "leader", "county", "admin"}), group="cases"),
+    MenuLink("status.lookup", _l("Public case lookup"), frozenset({"clerk", "agent", "deputy", "director"}),
+             group="cases"),
 ]
 HOME_PANELS: list[HomePanel] = []
 
@@ -97,8 +101,8 @@ def init_app(app) -> None:
 
 def _feature_blueprints():
     """Blueprints of feature modules; each module exposes `bp`."""
-    from app import admin, holidays_views, status
-    return [admin.bp, holidays_views.bp, status.bp]
+    from app import admin, case_reports, holidays_views, status
+    return [admin.bp, holidays_views.bp, status.bp, case_reports.bp]
 
 
 def _error_page(error):

@@ -279,3 +279,21 @@ def test_clerk_of_other_centre_gets_404_for_case_and_its_printouts(client, auth,
     auth.login("b_clerk")
     for url in (f"/r/cases/{case.id}", f"/r/cases/{case.id}/print/receipt.pdf", f"/r/case-extensions/new?case_id={case.id}"):
         assert client.get(url).status_code == 404
+
+
+def test_monthly_report_on_time_rate_counts_open_overdue_cases(client, auth, county, matter, db):
+    from app.case_reports import monthly_report
+    make_case(county["a"], matter, state="delivered", intake=date(2026, 11, 2), completed_on=date(2026, 11, 5))
+    make_case(county["a"], matter, state="delivered", intake=date(2026, 11, 2), completed_on=date(2026, 11, 20),
+                     overdue=True)
+    make_case(county["a"], matter, state="accepted", intake=date(2026, 11, 3), overdue=True)
+    make_case(county["b"], make_matter(county["b"]), state="accepted", intake=date(2026, 11, 3), overdue=True)
+    db.session.commit()
+    [row] = monthly_report(county["a"].id, date(2026, 11, 1), date(2026, 12, 1))
+    assert (row.registered, row.completed, row.on_time, row.late, row.open_overdue) == (3, 2, 1, 1, 1)
+    assert row.on_time_rate == 1 / 3  # on time ÷ (completed + open overdue)
+    auth.login("a_director")
+    html = client.get("/cases/report?month=2026-11").get_data(as_text=True)
+    assert "33.3%" in html
+    assert client.get("/cases/report?month=2026-11&format=xlsx").status_code == 200
+    assert client.get("/cases/report?month=2026-11&format=pdf").mimetype == "application/pdf"
