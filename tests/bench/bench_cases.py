@@ -1,0 +1,166 @@
+"""Five years of a busy centre, then the numbers that matter: list page, overdue sweep, receipt PDF.
+
+Run: .venv/bin/python tests/bench/bench_cases.py [--cases 250000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "tests" / "bench" / "out"
+
+
+def generate(app, n_cases: int) -> None:
+    """Bulk-insert cases spread over five years, with 3 materials each and a handover for a third."""
+    from sqlalchemy import insert
+
+    from app.demo import build_demo
+    from app.extensions import db
+    from app.workdays import add_working_days
+    from models.case import CaseHandover, CaseMaterial, ServiceCase
+
+    ctx = build_demo()
+    db.session.commit()
+    rng = random.Random(7)
+    matters = [m for m in ctx.matters if m.kind == "promised"]
+    clerks = [u.id for name, u in ctx.users.items() if name.startswith("clerk")]
+    start = date(2021, 11, 23)
+    days = (date(2026, 11, 23) - start).days
+    cases, materials, legs = [], [], []
+    next_id = 1000
+    for i in range(n_cases):
+        m = matters[i % len(matters)]
+        intake = start + timedelta(days=int(days * i / n_cases))
+        recent = intake > date(2026, 10, 1)
+        state = rng.choice(("accepted", "completed", "registered")) if recent else "delivered"
+        due = intake + timedelta(days=m.promised_days + 2)
+        next_id += 1
+        cases.append(dict(id=next_id, center_id=ctx.township.id, state=state, version=1, voided=False, void_reason="",
+                          receipt_no=f"{intake.year}-{i:07d}", applicant_name=f"申请人{i}",
+                          applicant_phone=f"139{i:08d}", applicant_id_no="", matter_id=m.id, window_id=m.window_id,
+                          kind="promised", channel="window", responsible_id=clerks[i % len(clerks)],
+                          intake_date=intake, clock_start=intake, day_one=intake, due_date=due, provisional=False,
+                          applicant_delay_days=0, missing_materials="", answer="", refusal_reason="", remedies="",
+                          transfer_office="", transfer_phone="", higher_authority="", joint_windows="",
+                          completed_on=due if state in ("completed", "delivered") else None, result="",
+                          delivery_method="pickup" if state == "delivered" else "",
+                          delivered_on=due if state == "delivered" else None, warned=False, overdue=False,
+                          overdue_reason="", handover_late=False, created_by_id=clerks[i % len(clerks)]))
+        for seq, mat in enumerate(m.materials[:3], 1):
+            materials.append(dict(case_id=next_id, seq=seq, name=mat.name, form=mat.form, copies=mat.copies, note=""))
+        if m.department_id and i % 3 == 0:
+            legs.append(dict(center_id=ctx.township.id, case_id=next_id, department_id=m.department_id,
+                             handed_on=intake, received_by="", state="returned" if state == "delivered" else "handed",
+                             version=1, voided=False, void_reason="", note="", late=False))
+        if len(cases) >= 20000:
+            _flush(db, cases, materials, legs, ServiceCase, CaseMaterial, CaseHandover, insert)
+    _flush(db, cases, materials, legs, ServiceCase, CaseMaterial, CaseHandover, insert)
+    del add_working_days
+
+
+def _flush(db, cases, materials, legs, ServiceCase, CaseMaterial, CaseHandover, insert):
+    from app.timeutil import now
+    stamp = now()
+    for row in cases:
+        row.setdefault("created_at", stamp)
+        row.setdefault("updated_at", stamp)
+    for row in legs:
+        row.setdefault("created_at", stamp)
+        row.setdefault("updated_at", stamp)
+    if cases:
+        db.session.execute(insert(ServiceCase.__table__), cases)
+    if materials:
+        db.session.execute(insert(CaseMaterial.__table__), materials)
+    if legs:
+        db.session.execute(insert(CaseHandover.__table__), legs)
+    db.session.commit()
+    cases.clear(), materials.clear(), legs.clear()
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=250_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    db_file = OUT / "bench.sqlite3"
+    os.environ["HALL_INSTANCE"] = str(OUT)
+    from app import create_app
+    from app.extensions import db
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "SECRET_KEY": "bench",
+                      "WTF_CSRF_ENABLED": False})
+    results = {"cases": args.cases}
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from models.case import ServiceCase
+        fresh = not db_file.exists() or db_file.stat().st_size < 1_000_000
+        if fresh:
+            db.drop_all()
+            db.create_all()
+            t = time.perf_counter()
+            generate(app, args.cases)
+            results["generate_s"] = round(time.perf_counter() - t, 1)
+        results["rows"] = db.session.scalar(select(func.count(ServiceCase.id)))
+        # Overdue sweep: reset the flags of recent open cases, then one run of the set-based sweep.
+        from sqlalchemy import update
+
+        from app.cases import sweep_overdue
+        db.session.execute(update(ServiceCase).where(ServiceCase.intake_date > date(2026, 10, 1))
+                           .values(overdue=False, overdue_reason=""))
+        db.session.commit()
+        t = time.perf_counter()
+        flagged = sweep_overdue(date(2026, 11, 23))
+        db.session.commit()
+        results["sweep_s"] = round(time.perf_counter() - t, 3)
+        results["sweep_flagged"] = len(flagged)
+        receipt_id = db.session.scalar(select(ServiceCase.id).where(ServiceCase.state == "accepted").limit(1))
+        db.session.remove()
+
+    from app.demo import DEMO_PASSWORD
+    client = app.test_client()
+    client.post("/login", data={"username": "clerk1", "password": DEMO_PASSWORD})
+    urls = ["/r/cases/?state=accepted", "/r/cases/?window_id=5", "/r/cases/?q=申请人12",
+            "/r/cases/?intake_date_from=2026-11-01&intake_date_to=2026-11-23", "/r/cases/?page=40&sort=-intake_date"]
+    for url in urls:  # warm up
+        assert client.get(url).status_code == 200, url
+    timings = []
+    for i in range(args.requests):
+        t = time.perf_counter()
+        response = client.get(urls[i % len(urls)])
+        timings.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200
+    results["list_ms_p50"] = round(statistics.median(timings), 1)
+    results["list_ms_p95"] = round(percentile(timings, 95), 1)
+    per_url = {}
+    for i, ms in enumerate(timings):
+        per_url.setdefault(urls[i % len(urls)], []).append(ms)
+    results["list_ms_p95_by_url"] = {u: round(percentile(v, 95), 1) for u, v in per_url.items()}
+    pdf_times = []
+    for _ in range(10):
+        t = time.perf_counter()
+        response = client.get(f"/r/cases/{receipt_id}/print/receipt.pdf")
+        pdf_times.append((time.perf_counter() - t) * 1000)
+        assert response.mimetype == "application/pdf"
+    results["receipt_pdf_ms_first"] = round(pdf_times[0], 1)
+    results["receipt_pdf_ms_median_warm"] = round(statistics.median(pdf_times[1:]), 1)
+    (OUT / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
