@@ -274,9 +274,9 @@ register(RecordType(
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
     template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags,
     fields=[
-        Field("receipt_no", _l("Receipt number"), kind="str", in_form=False, in_list=True, search=True),
-        Field("applicant_name", _l("Applicant"), required=True, in_list=True, search=True),
-        Field("applicant_phone", _l("Applicant's phone"), kind="phone", search=True),
+        Field("receipt_no", _l("Receipt number"), kind="str", in_form=False, in_list=True, search="prefix"),
+        Field("applicant_name", _l("Applicant"), required=True, in_list=True, search="prefix"),
+        Field("applicant_phone", _l("Applicant's phone"), kind="phone", search="prefix"),
         Field("applicant_id_no", _l("ID number"), kind="idno", mask=True),
         Field("matter_id", _l("Matter"), ref=Matter, required=True, in_list=True),
         Field("window_id", _l("Window"), ref=Window, in_list=True, filter=True),

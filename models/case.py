@@ -24,6 +24,8 @@ class ServiceCase(RecordMixin, db.Model):
         Index("ix_case_center_due", "center_id", "due_date"),
         Index("ix_case_center_intake", "center_id", "intake_date"),
         Index("ix_case_open_due", "state", "due_date"),
+        Index("ix_case_center_applicant", "center_id", "applicant_name"),
+        Index("ix_case_center_phone", "center_id", "applicant_phone"),
     )
     receipt_no: Mapped[str] = mapped_column(String(20), default="")
     applicant_name: Mapped[str] = mapped_column(String(60))

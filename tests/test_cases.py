@@ -297,3 +297,13 @@ def test_monthly_report_on_time_rate_counts_open_overdue_cases(client, auth, cou
     assert "33.3%" in html
     assert client.get("/cases/report?month=2026-11&format=xlsx").status_code == 200
     assert client.get("/cases/report?month=2026-11&format=pdf").mimetype == "application/pdf"
+
+
+def test_case_search_finds_receipt_numbers_names_and_phones_by_their_start(client, auth, county, matter, db):
+    make_case(county["a"], matter, applicant_name="欧阳修", applicant_phone="13700001111", receipt_no="2026-000501")
+    make_case(county["a"], matter, applicant_name="王安石", applicant_phone="13800002222", receipt_no="2026-000502")
+    db.session.commit()
+    auth.login("a_clerk")
+    for q, expected in (("欧阳", "欧阳修"), ("1380000", "王安石"), ("2026-000501", "欧阳修")):
+        html = client.get(f"/r/cases/?q={q}").get_data(as_text=True)
+        assert expected in html and ("王安石" if expected == "欧阳修" else "欧阳修") not in html

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, String, and_, cast, func, or_, select
 
 from app import access
 from app.extensions import db
@@ -41,6 +41,18 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
+def search_condition(column, mode, q: str):
+    """"prefix": an index range (big registers: receipt numbers, names, phones); else "contains"."""
+    if mode == "prefix":
+        return and_(column >= q, column < q + "\U0010ffff")
+    if column.type.python_type is not str:
+        column = cast(column, String)
+    # SQLite's LIKE already ignores ASCII case; lower() on both sides would cost a full rewrite.
+    if db.engine.dialect.name == "sqlite":
+        return column.contains(q, autoescape=True)
+    return column.icontains(q, autoescape=True)
+
+
 def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     """Apply the list page's search, filters and sort; returns the query and the active filters."""
     model = rtype.model
@@ -53,10 +65,9 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     q = (args.get("q") or "").strip()
     if q:
         active["q"] = q
-        columns = [getattr(model, f.name) for f in rtype.fields if f.search]
-        if columns:
-            pattern = f"%{q}%"
-            query = query.where(or_(*[cast(c, String).ilike(pattern) for c in columns]))
+        conditions = [search_condition(getattr(model, f.name), f.search, q) for f in rtype.fields if f.search]
+        if conditions:
+            query = query.where(or_(*conditions))
     if rtype.workflow and args.get("state"):
         active["state"] = args["state"]
         query = query.where(model.state == args["state"])

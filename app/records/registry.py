@@ -27,7 +27,7 @@ class Field:
     in_form: bool = True
     in_list: bool = False
     filter: bool = False
-    search: bool = False
+    search: bool | str = False      # True: contains the text; "prefix": starts with it (index-friendly)
     sortable: bool = True
     mask: bool = False               # shown masked except to roles in RecordType.unmask_roles
     min: int | None = None

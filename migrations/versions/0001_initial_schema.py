@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:14:18.823067
+Create Date: 2026-11-23 04:24:32.331592
 
 """
 from alembic import op
@@ -348,8 +348,10 @@ def upgrade():
     sa.UniqueConstraint('center_id', 'receipt_no')
     )
     with op.batch_alter_table('service_case', schema=None) as batch_op:
+        batch_op.create_index('ix_case_center_applicant', ['center_id', 'applicant_name'], unique=False)
         batch_op.create_index('ix_case_center_due', ['center_id', 'due_date'], unique=False)
         batch_op.create_index('ix_case_center_intake', ['center_id', 'intake_date'], unique=False)
+        batch_op.create_index('ix_case_center_phone', ['center_id', 'applicant_phone'], unique=False)
         batch_op.create_index('ix_case_center_state', ['center_id', 'state'], unique=False)
         batch_op.create_index('ix_case_open_due', ['state', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_case_center_id'), ['center_id'], unique=False)
@@ -467,8 +469,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_service_case_center_id'))
         batch_op.drop_index('ix_case_open_due')
         batch_op.drop_index('ix_case_center_state')
+        batch_op.drop_index('ix_case_center_phone')
         batch_op.drop_index('ix_case_center_intake')
         batch_op.drop_index('ix_case_center_due')
+        batch_op.drop_index('ix_case_center_applicant')
 
     op.drop_table('service_case')
     with op.batch_alter_table('matter_material', schema=None) as batch_op:
