@@ -90,8 +90,11 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     from app.workdays import seed_from_package
+    from jobs.housekeeping import refresh_statistics
+    from app.timeutil import now
     seed_from_package()
     db.session.commit()
+    refresh_statistics(now())
     if not db.session.scalar(select(func.count(User.id))):
         from app.demo import DEMO_PASSWORD, build_demo, demo_logins
         build_demo()
@@ -100,6 +103,8 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
         for username, title in demo_logins():
             click.echo(f"  {username:12s} {title}")
     db.session.remove()
+    from printouts.fonts import ensure_registered
+    ensure_registered()  # parse the CJK fonts now, so the first printout of the day is not the slow one
     jobs = None
     if not no_jobs:
         jobs = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"])

@@ -26,6 +26,8 @@ JOBS: list[Job] = [
         "Flag overdue cases and late handovers"),
     Job("case_warnings", "jobs.case_jobs:case_warnings", {"day_of_week": "*", "hour": 9, "minute": 0},
         "Warn of cases due on the next working day", reminder=True),
+    Job("refresh_statistics", "jobs.housekeeping:refresh_statistics", {"hour": 2, "minute": 50},
+        "Refresh the database's query-planner statistics"),
     Job("purge_notifications", "jobs.housekeeping:purge_notifications", {"hour": 2, "minute": 30},
         "Delete read notifications older than 180 days"),
 ]

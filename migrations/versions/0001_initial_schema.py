@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:24:32.331592
+Create Date: 2026-11-23 04:27:06.881534
 
 """
 from alembic import op
@@ -352,7 +352,7 @@ def upgrade():
         batch_op.create_index('ix_case_center_due', ['center_id', 'due_date'], unique=False)
         batch_op.create_index('ix_case_center_intake', ['center_id', 'intake_date'], unique=False)
         batch_op.create_index('ix_case_center_phone', ['center_id', 'applicant_phone'], unique=False)
-        batch_op.create_index('ix_case_center_state', ['center_id', 'state'], unique=False)
+        batch_op.create_index('ix_case_center_state', ['center_id', 'voided', 'state'], unique=False)
         batch_op.create_index('ix_case_open_due', ['state', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_case_center_id'), ['center_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_case_created_at'), ['created_at'], unique=False)

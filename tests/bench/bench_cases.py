@@ -115,6 +115,9 @@ def main() -> None:
             t = time.perf_counter()
             generate(app, args.cases)
             results["generate_s"] = round(time.perf_counter() - t, 1)
+            from app.timeutil import now
+            from jobs.housekeeping import refresh_statistics
+            refresh_statistics(now())  # what the nightly job does
         results["rows"] = db.session.scalar(select(func.count(ServiceCase.id)))
         # Overdue sweep: reset the flags of recent open cases, then one run of the set-based sweep.
         from sqlalchemy import update
