@@ -64,6 +64,14 @@ def client(app):
 
 
 @pytest.fixture
+def calendar_2026(db):
+    """The official 2026 schedule in the holiday table (as `serve` seeds it)."""
+    from app import workdays
+    workdays.seed_from_package([2026])
+    db.session.commit()
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

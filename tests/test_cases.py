@@ -9,16 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app import workdays
 from app.cases import missing_materials, start_clock, sweep_handovers, sweep_overdue, sweep_warnings
 from models.case import CaseExtension, CaseHandover, ServiceCase
 from tests.conftest import make_case, make_department, make_matter, make_window
 
 
-@pytest.fixture(autouse=True)
-def calendar(db):
-    workdays.seed_from_package([2026])
-    db.session.commit()
+pytestmark = pytest.mark.usefixtures("calendar_2026")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from app import workdays
 from jobs import JOBS
 from jobs.runner import in_working_hours, run_job
 from models.catalogue import Post
@@ -16,10 +15,7 @@ from tests.conftest import make_user
 MONDAY_10 = datetime(2026, 11, 23, 10, 0)
 
 
-@pytest.fixture(autouse=True)
-def calendar(db):
-    workdays.seed_from_package([2026])
-    db.session.commit()
+pytestmark = pytest.mark.usefixtures("calendar_2026")
 
 
 @pytest.fixture
