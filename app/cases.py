@@ -375,6 +375,10 @@ register(RecordType(
 ))
 
 
+def _leg_owner(leg: CaseHandover, user):
+    return _responsible_or_manager(leg.case, user)
+
+
 def _return_leg(leg: CaseHandover, user) -> None:
     if leg.returned_on < leg.handed_on:
         from app.records.workflow import TransitionRefused
@@ -408,9 +412,9 @@ register(RecordType(
         State("pushed", _l("Result pushed for supervision"), "ok", final=True)],
         transitions=[
             Transition("return", _l("File returned"), ("handed",), "returned", HANDLERS,
-                       requires=("returned_on",), on_apply=_return_leg),
+                       requires=("returned_on",), on_apply=_return_leg, guard=_leg_owner),
             Transition("push", _l("Result pushed to the department"), ("returned",), "pushed", HANDLERS,
-                       requires=("result_pushed_on",))]),
+                       requires=("result_pushed_on",), guard=_leg_owner)]),
     fields=[
         Field("case_id", _l("Case"), ref=ServiceCase, in_form=False, in_list=True),
         Field("department_id", _l("Department"), ref=Department, required=True, in_list=True, filter=True),

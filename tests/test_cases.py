@@ -303,3 +303,17 @@ def test_case_search_finds_receipt_numbers_names_and_phones_by_their_start(clien
     for q, expected in (("欧阳", "欧阳修"), ("1380000", "王安石"), ("2026-000501", "欧阳修")):
         html = client.get(f"/r/cases/?q={q}").get_data(as_text=True)
         assert expected in html and ("王安石" if expected == "欧阳修" else "欧阳修") not in html
+
+
+def test_only_the_responsible_clerk_or_a_manager_sees_a_case_in_their_worklist(client, auth, county, matter, db):
+    from tests.conftest import make_user
+    other = make_user(county["a"], "clerk", username="other_clerk")
+    case = make_case(county["a"], matter, state="accepted", responsible=other)
+    start_clock(case, date(2026, 11, 16))
+    db.session.commit()
+    auth.login("a_clerk")
+    assert f"/r/cases/{case.id}" not in client.get("/worklist").get_data(as_text=True)
+    assert client.get(f"/r/cases/{case.id}/t/complete").status_code == 403
+    auth.logout()
+    auth.login("a_director")
+    assert f"/r/cases/{case.id}" in client.get("/worklist").get_data(as_text=True)
