@@ -167,6 +167,14 @@ def _supplement_received(case, user):
     start_clock(case, case.clock_start)
 
 
+def _applicant_delay(case, user):
+    """The total of working days the applicant caused; the promise moves by exactly that many [§11]."""
+    from app.records.workflow import TransitionRefused
+    if case.applicant_delay_days is None or case.applicant_delay_days < 0:
+        raise TransitionRefused(str(_l("Enter a number of working days (0 or more).")), field="applicant_delay_days")
+    start_clock(case, case.clock_start)
+
+
 def _done_on_the_spot(case, user):
     case.clock_start = case.day_one = case.due_date = case.completed_on = case.completed_on or case.intake_date
 
@@ -212,6 +220,9 @@ CASE_WORKFLOW = Workflow(
                    requires=("refusal_reason", "remedies"), guard=_responsible_or_manager, css="danger"),
         Transition("transfer", _l("Not our business: refer"), ("registered",), "transferred", HANDLERS,
                    requires=("transfer_office", "transfer_phone"), guard=_responsible_or_manager),
+        Transition("applicant_delay", _l("Record days caused by the applicant"), ("accepted",), "accepted",
+                   HANDLERS, requires=("applicant_delay_days",), guard=_responsible_or_manager,
+                   on_apply=_applicant_delay, comment_required=True, css="secondary"),
         Transition("report", _l("Report to the higher authority"), ("accepted",), "reported", HANDLERS,
                    requires=("higher_authority",), guard=_responsible_or_manager),
         Transition("complete", _l("Complete"), ("accepted", "reported"), "completed", HANDLERS,
@@ -287,6 +298,8 @@ register(RecordType(
         Field("clock_start", _l("Clock starts"), in_form=False),
         Field("due_date", _l("Promised completion"), in_form=False, in_list=True, filter=True),
         Field("extended_due", _l("Extended to"), in_form=False),
+        Field("applicant_delay_days", _l("Working days caused by the applicant"), in_form=False, min=0, max=365,
+              help=_l("The total so far; these days do not count against the promise.")),
         Field("overdue", _l("Overdue"), in_form=False, filter=True),
         Field("answer", _l("Answer given"), in_form=False),
         Field("refusal_reason", _l("Reasons for not accepting"), in_form=False),

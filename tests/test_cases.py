@@ -317,3 +317,16 @@ def test_only_the_responsible_clerk_or_a_manager_sees_a_case_in_their_worklist(c
     auth.logout()
     auth.login("a_director")
     assert f"/r/cases/{case.id}" in client.get("/worklist").get_data(as_text=True)
+
+
+def test_recording_applicant_caused_days_moves_the_promise_and_needs_a_reason(client, auth, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted", responsible=county["users"]["a_clerk"])
+    start_clock(case, date(2026, 11, 16))  # due Friday 11-20
+    db.session.commit()
+    auth.login("a_clerk")
+    assert step(client, db, "cases", case.id, "applicant_delay", applicant_delay_days="3").status_code == 200
+    assert the_case(db).due_date == date(2026, 11, 20)  # no reason given: nothing changed
+    response = step(client, db, "cases", case.id, "applicant_delay", applicant_delay_days="3",
+                    comment="申请人外出务工，补签材料延误3天")
+    assert response.status_code == 302
+    assert the_case(db).due_date == date(2026, 11, 25)  # 11-23, 11-24, 11-25
