@@ -301,6 +301,8 @@ register(RecordType(
         Field("applicant_delay_days", _l("Working days caused by the applicant"), in_form=False, min=0, max=365,
               help=_l("The total so far; these days do not count against the promise.")),
         Field("overdue", _l("Overdue"), in_form=False, filter=True),
+        Field("warned", _l("Due next working day"), in_form=False, filter=True),
+        Field("handover_late", _l("Not handed over in time"), in_form=False, filter=True),
         Field("answer", _l("Answer given"), in_form=False),
         Field("refusal_reason", _l("Reasons for not accepting"), in_form=False),
         Field("remedies", _l("The applicant's remedies"), in_form=False,
@@ -444,8 +446,29 @@ register(RecordType(
 
 def init_app(app) -> None:
     from app.status import status_url
+    from app.web import HOME_PANELS, HomePanel
     app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS,
-                                 case_status_url=status_url, case_state=case_state)
+                                 case_status_url=status_url, case_state=case_state, case_dashboard=case_dashboard)
+    if not any(p.template == "cases/_home_panel.html" for p in HOME_PANELS):
+        HOME_PANELS.append(HomePanel("cases/_home_panel.html", HANDLERS | {LEADER, COUNTY, ADMIN}))
+
+
+def case_dashboard(center_id: int, on: date | None = None) -> dict:
+    """Today's picture of a centre's cases, counted from the records in one grouped query."""
+    on = on or today()
+    c = ServiceCase
+    due = db.func.coalesce(c.extended_due, c.due_date)
+    is_open = c.state.in_(OPEN_STATES)
+    counts = db.session.execute(select(
+        db.func.sum(db.case((c.intake_date == on, 1), else_=0)),
+        db.func.sum(db.case((db.and_(is_open, due == on), 1), else_=0)),
+        db.func.sum(db.case((db.and_(is_open, c.warned.is_(True), c.overdue.is_(False)), 1), else_=0)),
+        db.func.sum(db.case((db.and_(is_open, c.overdue.is_(True)), 1), else_=0)),
+        db.func.sum(db.case((c.state == "awaiting_supplement", 1), else_=0)),
+        db.func.sum(db.case((db.and_(is_open, c.handover_late.is_(True)), 1), else_=0)),
+    ).where(c.center_id == center_id, c.voided.is_(False))).one()
+    keys = ("registered_today", "due_today", "warned", "overdue", "awaiting_supplement", "handover_late")
+    return dict(zip(keys, (int(v or 0) for v in counts)), today=on)
 
 
 def case_state(case: ServiceCase) -> str:

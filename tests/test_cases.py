@@ -330,3 +330,18 @@ def test_recording_applicant_caused_days_moves_the_promise_and_needs_a_reason(cl
                     comment="申请人外出务工，补签材料延误3天")
     assert response.status_code == 302
     assert the_case(db).due_date == date(2026, 11, 25)  # 11-23, 11-24, 11-25
+
+
+def test_home_panel_counts_todays_cases_from_the_records(client, auth, county, matter, db):
+    from app.cases import case_dashboard
+    make_case(county["a"], matter, state="accepted", intake=date(2026, 11, 20), overdue=True)
+    make_case(county["a"], matter, state="awaiting_supplement", intake=date(2026, 11, 23))
+    make_case(county["b"], make_matter(county["b"]), state="accepted", overdue=True)
+    db.session.commit()
+    d = case_dashboard(county["a"].id, date(2026, 11, 23))
+    assert (d["registered_today"], d["overdue"], d["awaiting_supplement"]) == (1, 1, 1)
+    auth.login("a_director")
+    html = client.get("/").get_data(as_text=True)
+    assert "overdue=1" in html
+    listing = client.get("/r/cases/?overdue=1").get_data(as_text=True)
+    assert listing.count('href="/r/cases/') >= 1
