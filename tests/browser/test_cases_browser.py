@@ -1,0 +1,34 @@
+"""A window clerk registers a case with a real browser: matter → materials list → save → receipt."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_catalogue_browser import login
+
+pytestmark = pytest.mark.browser
+
+
+def test_clerk_registers_a_case_from_the_matter_materials_list(live_server, page):
+    login(page, live_server, "clerk1")
+    page.goto(f"{live_server}/r/cases/new")
+    page.select_option("form.filters select[name=matter_id]", label="高龄津贴申领")  # reloads with its materials
+    page.wait_for_url("**matter_id=*")
+    assert page.input_value("#materials-0-name") == "居民身份证"
+    page.fill("#applicant_name", "王秀兰")
+    page.fill("#applicant_phone", "13712345678")
+    page.fill("#applicant_id_no", "11010519491231002X")
+    page.fill("#materials-2-copies", "0")  # the bank card copy is missing
+    page.click("button.primary[type=submit]")
+    page.wait_for_url("**/r/cases/*")
+    assert "王秀兰" in page.locator("h1").inner_text()
+    assert "110105********002X" in page.locator("main").inner_text()  # a clerk sees the ID masked
+    page.click("text=材料不全，一次性告知")
+    page.click("button[type=submit].warn")
+    page.wait_for_url("**/r/cases/*")
+    assert "待补正" in page.locator("h1").inner_text()
+    assert "银行卡或存折" in page.locator(".flash.warning").inner_text()
+    with page.expect_popup() as popup:
+        page.click("a.button:text('一次性告知单')")
+    notice = popup.value
+    notice.wait_for_load_state()
+    assert "一次性告知单" in notice.content() and "银行卡或存折" in notice.content()
