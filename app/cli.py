@@ -107,7 +107,8 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
     ensure_registered()  # parse the CJK fonts now, so the first printout of the day is not the slow one
     jobs = None
     if not no_jobs:
-        jobs = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"])
+        from app.config import ROOT
+        jobs = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"], cwd=ROOT)
     click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{lan_address()}:{port})")
     try:
         waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)

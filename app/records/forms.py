@@ -29,6 +29,15 @@ def valid_id_number(value: str) -> bool:
     return "10X98765432"[total % 11] == value[17]
 
 
+class ChosenRequired:
+    """A select of records must have one chosen (0 is the "—" choice); marks the field required."""
+    field_flags = {"required": True}
+
+    def __call__(self, _form, field):
+        if not field.data:
+            raise ValidationError(REQUIRED)
+
+
 def _id_number_check(_form, field):
     if field.data and not valid_id_number(field.data):
         raise ValidationError(_l("Not a valid 18-digit ID number (check the last digit)."))
@@ -85,7 +94,7 @@ def wtf_field(f: Field, center_id: int | None):
         return SelectField(choices=as_choices(choices), validators=need, **kw)
     if f.kind in ("ref", "user"):
         choices = user_choices(center_id) if f.kind == "user" else ref_choices(f.ref, center_id)
-        checks = [NumberRange(min=1, message=REQUIRED)] if f.required else []
+        checks = [ChosenRequired()] if f.required else []
         return SelectField(choices=as_choices(choices), coerce=int, validators=checks, **kw)
     raise ValueError(f"unknown field kind {f.kind}")
 
