@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
 import subprocess
 import threading
 import time

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from datetime import date
+from app.timeutil import today
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -111,7 +111,7 @@ def export_view(key):
         ws.append([record.id, *values, *([str(state.title) if state else record.state] if rtype.workflow else [])])
     buf = io.BytesIO()
     wb.save(buf)
-    name = f"{rtype.key}-{date.today().isoformat()}.xlsx"
+    name = f"{rtype.key}-{today().isoformat()}.xlsx"
     return Response(buf.getvalue(), headers={"Content-Disposition": f"attachment; filename={name}"},
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -124,7 +124,6 @@ LEDGER_MAX_ROWS = 5000
 def ledger_view(key):
     """The list as filtered on screen, as a printable paper ledger (台账): print view or A4 PDF."""
     import printouts
-    from app.timeutil import today
 
     rtype = _type_or_404(key)
     centers = rq.readable_center_ids(rtype, current_user)
@@ -470,7 +469,7 @@ def print_view(key, record_id, name):
     if form is None:
         abort(404 if all(p.name != name for p in rtype.prints) else 403)
     number = number_for(record, form) if form.form_type else ""
-    ctx = dict(record=record, rtype=rtype, number=number, today=date.today(), form=form,
+    ctx = dict(record=record, rtype=rtype, number=number, today=today(), form=form,
                unmask=may_unmask(rtype, current_user, record.center_id))
     if request.endpoint == "records.print_pdf":
         pdf = printouts.render_pdf(form.template, **ctx)
