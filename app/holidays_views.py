@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -35,6 +35,13 @@ def years():
                            confirmed=workdays.is_confirmed)
 
 
+def may_enter_notice(user) -> bool:
+    """The schedule is national and shared by every centre on the server: county administrators keep it."""
+    from models.core import Center, RoleGrant
+    return db.session.scalar(select(RoleGrant.id).join(Center, Center.id == RoleGrant.center_id).where(
+        RoleGrant.user_id == user.id, RoleGrant.role == ADMIN, Center.kind == "county").limit(1)) is not None
+
+
 @bp.route("/<int:year>", methods=["GET", "POST"])
 def year(year: int):
     if not 2000 <= year <= 2100:
@@ -43,10 +50,14 @@ def year(year: int):
                                                        HolidayDay.day <= date(year, 12, 31))
                               .order_by(HolidayDay.day)).all()
     form = NoticeForm(year)
+    editable = may_enter_notice(current_user)
+    if request.method == "POST" and not editable:
+        abort(403)
     if form.validate_on_submit():
         workdays.enter_notice(year, form.parsed_holidays, form.parsed_makeup, form.notice.data.strip(),
                               current_user.id)
         flash(_("The %(year)s schedule is saved and confirmed.", year=year), "success")
         return redirect(url_for("holidays.year", year=year))
     return render_template("holidays/year.html", year=year, days=days, form=form,
-                           row=db.session.get(HolidayYear, year), confirmed=workdays.is_confirmed(year))
+                           row=db.session.get(HolidayYear, year), confirmed=workdays.is_confirmed(year),
+                           editable=editable)

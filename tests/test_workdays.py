@@ -100,8 +100,17 @@ def test_holiday_pages_are_for_administrators_only(client, auth, county):
     assert client.get("/admin/holidays/").status_code == 200
 
 
-def test_admin_enters_the_2027_notice_through_the_page(client, auth, county):
+def test_a_township_admin_cannot_change_the_shared_schedule(client, auth, county):
     auth.login("a_admin")
+    response = client.post("/admin/holidays/2027", data={"notice": "x", "holidays": "2027-01-01 元旦", "makeup_days": ""})
+    assert response.status_code == 403 and not workdays.is_confirmed(2027)
+
+
+def test_admin_enters_the_2027_notice_through_the_page(client, auth, county, db):
+    from tests.conftest import make_user
+    make_user(county["county"], "admin", username="county_admin")
+    db.session.commit()
+    auth.login("county_admin")
     response = client.post("/admin/holidays/2027", data={
         "notice": "国办发明电〔2026〕9号", "holidays": "2027-01-01 元旦\n2027-10-01 2027-10-07 国庆节",
         "makeup_days": "2027-09-26 国庆节调休"})
@@ -110,7 +119,10 @@ def test_admin_enters_the_2027_notice_through_the_page(client, auth, county):
 
 
 def test_a_bad_line_is_refused_beside_the_field_and_nothing_is_saved(client, auth, county, db):
-    auth.login("a_admin")
+    from tests.conftest import make_user
+    make_user(county["county"], "admin", username="county_admin")
+    db.session.commit()
+    auth.login("county_admin")
     response = client.post("/admin/holidays/2027", data={
         "notice": "x", "holidays": "2027-10-01 2027-10-07 国庆节\n2027-02-30 春节", "makeup_days": ""})
     html = response.get_data(as_text=True)
