@@ -345,3 +345,9 @@ def test_home_panel_counts_todays_cases_from_the_records(client, auth, county, m
     assert "overdue=1" in html
     listing = client.get("/r/cases/?overdue=1").get_data(as_text=True)
     assert listing.count('href="/r/cases/') >= 1
+
+
+def test_monthly_report_needs_a_login_and_a_role_that_reads_reports(client, auth, county):
+    assert client.get("/cases/report").status_code == 302
+    auth.login("a_inspector")
+    assert client.get("/cases/report").status_code == 403
