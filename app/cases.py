@@ -341,10 +341,12 @@ register(RecordType(
 # ------------------------------------------------------------------ extensions and handovers
 
 def _approve_extension(ext: CaseExtension, user) -> None:
-    """An approved extension moves the promise, unless it was asked after the deadline [§8, §10]."""
+    """An approved extension moves the promise, unless it was asked for (or the applicant told)
+    after the deadline [§8, §10]: then the case stays overdue."""
     case = ext.case
     due = case.effective_due
-    if due is not None and ext.requested_on > due:
+    told_late = ext.applicant_notified_on is not None and ext.applicant_notified_on > due if due else False
+    if due is not None and (ext.requested_on > due or told_late):
         case.overdue, case.overdue_reason = True, "late_extension"
     else:
         case.extended_due = ext.new_due
@@ -374,7 +376,8 @@ register(RecordType(
         State("rejected", _l("Rejected"), "bad", final=True)],
         transitions=[
             Transition("approve", _l("Approve"), ("requested",), "approved", frozenset({DIRECTOR}),
-                       requires=("head_opinion",), not_by_author=True, on_apply=_approve_extension),
+                       requires=("head_opinion", "applicant_notified_on"), fields=("notice_method",),
+                       not_by_author=True, on_apply=_approve_extension),
             Transition("reject", _l("Reject"), ("requested",), "rejected", frozenset({DIRECTOR}),
                        requires=("head_opinion",), not_by_author=True, css="danger")]),
     fields=[

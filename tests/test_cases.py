@@ -351,3 +351,19 @@ def test_monthly_report_needs_a_login_and_a_role_that_reads_reports(client, auth
     assert client.get("/cases/report").status_code == 302
     auth.login("a_inspector")
     assert client.get("/cases/report").status_code == 403
+
+
+def test_extension_is_approved_only_once_the_applicant_has_been_told(client, auth, county, matter, db):
+    case = make_case(county["a"], matter, state="accepted")
+    start_clock(case, date(2026, 11, 16))  # due 11-20
+    ext = CaseExtension(center_id=case.center_id, case_id=case.id, requested_on=date(2026, 11, 18), reason="核查",
+                        new_due=date(2026, 11, 27), state="requested", created_by_id=county["users"]["a_clerk"].id)
+    db.session.add(ext)
+    db.session.commit()
+    auth.login("a_director")
+    assert step(client, db, "case-extensions", ext.id, "approve", head_opinion="同意").status_code == 200
+    assert db.session.get(CaseExtension, ext.id).state == "requested"
+    response = step(client, db, "case-extensions", ext.id, "approve", head_opinion="同意",
+                    applicant_notified_on="2026-11-19", notice_method="电话")
+    assert response.status_code == 302
+    assert the_case(db).extended_due == date(2026, 11, 27)

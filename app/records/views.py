@@ -410,10 +410,14 @@ def transition(key, record_id, name):
             return redirect(url_for("records.view", key=key, record_id=record_id))
         values = {}
         for f in step.fields:
-            value = form[f].data
             fdecl = rtype.field(f)
+            if f not in request.form and not (fdecl and fdecl.kind == "bool"):
+                continue  # not submitted (an unticked box is, as False): the record keeps what it has
+            value = form[f].data
             if fdecl and fdecl.kind in ("ref", "user") and value == 0:
                 value = None
+            if value is None and fdecl and fdecl.kind in ("str", "text", "phone", "idno", "choice"):
+                value = ""
             values[f] = value
         try:
             apply_transition(rtype, record, name, current_user, values, form.comment.data or "")
