@@ -33,6 +33,7 @@ OVERDUE_REASONS = {
     "completed_late": _l("Completed after the promised date"),
     "delivered_late": _l("Result delivered after the promised date"),
     "late_extension": _l("Extension asked after the deadline"),
+    "no_reply": _l("No reply: not handled by the next working day"),
 }
 WORKERS = frozenset({CLERK, AGENT})
 HANDLERS = WORKERS | {DEPUTY, DIRECTOR}
@@ -82,14 +83,22 @@ def handover_deadline(case: ServiceCase) -> date:
 # ------------------------------------------------------------------ set-based sweeps (jobs call these)
 
 def sweep_overdue(on: date) -> list[tuple[int, int, int | None]]:
-    """Flag open cases past their (extended) due date; returns (id, centre, responsible) newly flagged."""
+    """Flag open cases past their (extended) due date, and registered cases left without any reply;
+    returns (id, centre, responsible) of the newly flagged."""
     due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
     stmt = (update(ServiceCase)
             .where(ServiceCase.state.in_(OPEN_STATES), ServiceCase.voided.is_(False),
                    ServiceCase.overdue.is_(False), due.is_not(None), due < on)
             .values(overdue=True, overdue_reason="past_due", version=ServiceCase.version + 1)
             .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
-    return [tuple(r) for r in db.session.execute(stmt, execution_options={"synchronize_session": False})]
+    flagged = [tuple(r) for r in db.session.execute(stmt, execution_options={"synchronize_session": False})]
+    # No reply: registered and neither answered, accepted, refused nor referred by the next working day.
+    silent = (update(ServiceCase)
+              .where(ServiceCase.state == "registered", ServiceCase.voided.is_(False), ServiceCase.overdue.is_(False),
+                     ServiceCase.intake_date < add_working_days(on, -1))
+              .values(overdue=True, overdue_reason="no_reply", version=ServiceCase.version + 1)
+              .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    return flagged + [tuple(r) for r in db.session.execute(silent, execution_options={"synchronize_session": False})]
 
 
 def sweep_warnings(on: date) -> list[tuple[int, int, int | None]]:

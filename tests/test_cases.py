@@ -367,3 +367,12 @@ def test_extension_is_approved_only_once_the_applicant_has_been_told(client, aut
                     applicant_notified_on="2026-11-19", notice_method="电话")
     assert response.status_code == 302
     assert the_case(db).extended_due == date(2026, 11, 27)
+
+
+def test_registered_case_without_any_reply_by_the_next_working_day_is_overdue(county, matter, db):
+    case = make_case(county["a"], matter, intake=date(2026, 9, 30))  # next working day: 10-08
+    db.session.commit()
+    assert sweep_overdue(date(2026, 10, 8)) == []
+    assert [r[0] for r in sweep_overdue(date(2026, 10, 9))] == [case.id]
+    db.session.expire_all()
+    assert db.session.get(ServiceCase, case.id).overdue_reason == "no_reply"
