@@ -5,19 +5,21 @@ Views and jobs call them; nothing here reads the clock except through the `today
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import joinedload
 
 from app.access import STAFF
 from app.deadlines import working_day_deadline
 from app.extensions import db
 from app.records.registry import Child, Field, PrintForm, RecordType, State, Transition, Workflow, register
+from app.records.workflow import TransitionRefused
 from app.timeutil import today
-from app.workdays import add_working_days, next_working_day
-from models.case import OPEN_STATES, CaseExtension, CaseHandover, CaseMaterial, ServiceCase
+from app.workdays import add_working_days, next_working_day, working_days_between
+from models.case import (OPEN_STATES, RUNNING_STATES, CaseExtension, CaseHandover, CaseJointWindow, CaseMaterial,
+                         ServiceCase)
 from models.catalogue import Department, Matter, Window
 from models.core import ADMIN, AGENT, CLERK, COUNTY, DEPUTY, DIRECTOR, LEADER
 
@@ -28,12 +30,14 @@ CHANNEL_CHOICES = (("window", _l("At the window")), ("online", _l("Online")), ("
                    ("village", _l("Village service point")), ("appointment", _l("Appointment")))
 DELIVERY_CHOICES = (("pickup", _l("Picked up at the window")), ("mail", _l("By mail")), ("online", _l("Online")))
 MATERIAL_FORM_CHOICES = (("original", _l("Original")), ("copy", _l("Copy")), ("both", _l("Original and copy")))
+# The overdue cases of 000 限时办结 §10: past the promise, and the four "also overdue" cases.
 OVERDUE_REASONS = {
     "past_due": _l("Past the promised date without completion"),
     "completed_late": _l("Completed after the promised date"),
     "delivered_late": _l("Result delivered after the promised date"),
     "late_extension": _l("Extension asked after the deadline"),
     "no_reply": _l("No reply: not handled by the next working day"),
+    "unjustified_refusal": _l("Refused without good cause"),
 }
 WORKERS = frozenset({CLERK, AGENT})
 HANDLERS = WORKERS | {DEPUTY, DIRECTOR}
@@ -43,16 +47,18 @@ READERS = STAFF | {COUNTY}
 # ------------------------------------------------------------------ rules
 
 def missing_materials(matter: Matter, received) -> list[str]:
-    """The matter's materials not received in the required number of copies [一次性告知]."""
+    """The matter's materials not ticked as received in the required number of copies [一次性告知]:
+    every one of them at once, so the applicant comes back only once."""
     got: dict[str, int] = {}
     for row in received:
-        if row.name:
+        if row.name and getattr(row, "received", True):
             got[row.name.strip()] = got.get(row.name.strip(), 0) + (row.copies or 0)
     return [m.name for m in matter.materials if got.get(m.name.strip(), 0) < max(m.copies, 1)]
 
 
 def start_clock(case: ServiceCase, day: date) -> None:
-    """The promise counts from `day` (acceptance, or the supplement's arrival): day 1 is its working day."""
+    """The promise counts from `day` (acceptance, or the supplement's arrival) [§6]: day 1 is that
+    day when it is a working day, else the next one; days the applicant caused are added on top."""
     case.clock_start = day
     promised = max(case.matter.promised_days, 1)
     deadline = working_day_deadline(day, promised)
@@ -62,17 +68,43 @@ def start_clock(case: ServiceCase, day: date) -> None:
 
 
 def add_applicant_delay(case: ServiceCase, days: int) -> None:
-    """Days the applicant caused (申请人原因) do not count: the due date moves by that many working days."""
+    """Days the applicant caused (申请人原因) do not count [§11]: the promise, and an approved
+    extension, move by exactly that many working days, and a new warning is due before the new date."""
+    if not days:
+        return
     case.applicant_delay_days = (case.applicant_delay_days or 0) + days
     if case.due_date:
         case.due_date = add_working_days(case.due_date, days)
+    if case.extended_due:
+        case.extended_due = add_working_days(case.extended_due, days)
+    case.warned = False
+
+
+def applicant_days(paused_on: date, resumed_on: date) -> int:
+    """Working days the applicant held the case: those strictly between the day the window asked
+    for more and the day it arrived. Both of those days count for the window (the arrival day, as
+    for a supplement at intake, is a day of handling)."""
+    if resumed_on <= paused_on:
+        return 0
+    return max(working_days_between(paused_on, resumed_on - timedelta(days=1)), 0)
 
 
 def late_reason_on_finish(case: ServiceCase, day: date, reason: str) -> None:
-    """A case finished (completed or delivered) after its promised date is overdue."""
+    """A case finished (completed or delivered) after its promised date is overdue [§10 (四)]."""
     due = case.effective_due
     if due is not None and day > due and not case.overdue:
         case.overdue, case.overdue_reason = True, reason
+
+
+def extension_effect(case: ServiceCase, ext: CaseExtension) -> str | None:
+    """What an approved extension does [§8, §10 (三)]: None when it moves the promise; else the
+    overdue reason — asked for after the deadline, or the applicant told only after it."""
+    due = case.effective_due
+    if due is None:
+        return None
+    if ext.requested_on > due or (ext.applicant_notified_on is not None and ext.applicant_notified_on > due):
+        return "late_extension"
+    return None
 
 
 def handover_deadline(case: ServiceCase) -> date:
@@ -82,62 +114,63 @@ def handover_deadline(case: ServiceCase) -> date:
 
 # ------------------------------------------------------------------ set-based sweeps (jobs call these)
 
-def sweep_overdue(on: date) -> list[tuple[int, int, int | None]]:
-    """Flag open cases past their (extended) due date, and registered cases left without any reply;
-    returns (id, centre, responsible) of the newly flagged."""
-    due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
-    stmt = (update(ServiceCase)
-            .where(ServiceCase.state.in_(OPEN_STATES), ServiceCase.voided.is_(False),
-                   ServiceCase.overdue.is_(False), due.is_not(None), due < on)
-            .values(overdue=True, overdue_reason="past_due", version=ServiceCase.version + 1)
-            .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
-    flagged = [tuple(r) for r in db.session.execute(stmt, execution_options={"synchronize_session": False})]
-    # No reply: registered and neither answered, accepted, refused nor referred by the next working day.
-    silent = (update(ServiceCase)
-              .where(ServiceCase.state == "registered", ServiceCase.voided.is_(False), ServiceCase.overdue.is_(False),
-                     ServiceCase.intake_date < add_working_days(on, -1))
-              .values(overdue=True, overdue_reason="no_reply", version=ServiceCase.version + 1)
-              .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
-    return flagged + [tuple(r) for r in db.session.execute(silent, execution_options={"synchronize_session": False})]
-
-
-def sweep_warnings(on: date) -> list[tuple[int, int, int | None]]:
-    """Early warning (预警) for open cases due on the next working day."""
-    due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
-    tomorrow = add_working_days(on, 1)
-    stmt = (update(ServiceCase)
-            .where(ServiceCase.state.in_(OPEN_STATES), ServiceCase.voided.is_(False),
-                   ServiceCase.warned.is_(False), ServiceCase.overdue.is_(False), due > on, due <= tomorrow)
-            .values(warned=True, version=ServiceCase.version + 1)
-            .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+def _rows(stmt) -> list[tuple]:
     return [tuple(r) for r in db.session.execute(stmt, execution_options={"synchronize_session": False})]
 
 
+def sweep_overdue(on: date) -> list[tuple[int, int, int | None]]:
+    """Flag cases whose clock runs past their (extended) due date, and registered cases left without
+    any reply by the next working day; returns (id, centre, responsible) of the newly flagged."""
+    due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
+    flagged = _rows(update(ServiceCase)
+                    .where(ServiceCase.state.in_(RUNNING_STATES), ServiceCase.voided.is_(False),
+                           ServiceCase.overdue.is_(False), due.is_not(None), due < on)
+                    .values(overdue=True, overdue_reason="past_due", version=ServiceCase.version + 1)
+                    .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    # No reply [§10 (二)]: neither answered, accepted, refused nor referred by the next working day.
+    return flagged + _rows(update(ServiceCase)
+                           .where(ServiceCase.state == "registered", ServiceCase.voided.is_(False),
+                                  ServiceCase.overdue.is_(False), ServiceCase.intake_date < add_working_days(on, -1))
+                           .values(overdue=True, overdue_reason="no_reply", version=ServiceCase.version + 1)
+                           .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+
+
+def sweep_warnings(on: date) -> list[tuple[int, int, int | None]]:
+    """Early warning (预警) [§9] for cases whose clock runs and which are due on the next working day."""
+    due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
+    return _rows(update(ServiceCase)
+                 .where(ServiceCase.state.in_(RUNNING_STATES), ServiceCase.voided.is_(False),
+                        ServiceCase.warned.is_(False), ServiceCase.overdue.is_(False), due > on,
+                        due <= add_working_days(on, 1))
+                 .values(warned=True, version=ServiceCase.version + 1)
+                 .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+
+
 def sweep_handovers(on: date) -> list[tuple[int, int, int | None]]:
-    """Accepted cases of matters with a department but no handover by the next working day, and
-    department legs still out after the case's due date."""
-    flagged = []
+    """Accepted cases of matters with a department but no handover by the next working day [审管分离]."""
     # The handover deadline of a case accepted on day D is the working day after D, so any case
     # whose clock started before the previous working day and has no handover is late.
-    cutoff = add_working_days(on, -1)
     no_leg = ~select(CaseHandover.id).where(CaseHandover.case_id == ServiceCase.id,
                                             CaseHandover.voided.is_(False)).exists()
-    stmt = (update(ServiceCase)
-            .where(ServiceCase.state == "accepted", ServiceCase.handover_late.is_(False),
-                   ServiceCase.voided.is_(False), ServiceCase.clock_start < cutoff,
-                   ServiceCase.matter_id.in_(select(Matter.id).where(Matter.department_id.is_not(None))), no_leg)
-            .values(handover_late=True, version=ServiceCase.version + 1)
-            .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
-    flagged += [tuple(r) for r in db.session.execute(stmt, execution_options={"synchronize_session": False})]
-    due = select(db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)).where(
-        ServiceCase.id == CaseHandover.case_id).scalar_subquery()
-    legs = (update(CaseHandover)
-            .where(CaseHandover.state == "handed", CaseHandover.late.is_(False), CaseHandover.voided.is_(False),
-                   due < on)
-            .values(late=True, version=CaseHandover.version + 1)
-            .returning(CaseHandover.case_id, CaseHandover.center_id, CaseHandover.created_by_id))
-    flagged += [tuple(r) for r in db.session.execute(legs, execution_options={"synchronize_session": False})]
-    return flagged
+    return _rows(update(ServiceCase)
+                 .where(ServiceCase.state == "accepted", ServiceCase.handover_late.is_(False),
+                        ServiceCase.voided.is_(False), ServiceCase.clock_start < add_working_days(on, -1),
+                        ServiceCase.matter_id.in_(select(Matter.id).where(Matter.department_id.is_not(None))),
+                        no_leg)
+                 .values(handover_late=True, version=ServiceCase.version + 1)
+                 .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+
+
+def sweep_department_legs(on: date) -> list[tuple[int, int, int | None]]:
+    """Department legs still out after the case's (extended) promise; returns (case, centre, responsible)."""
+    case = select(ServiceCase).where(ServiceCase.id == CaseHandover.case_id)
+    due = case.with_only_columns(db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)).scalar_subquery()
+    responsible = case.with_only_columns(ServiceCase.responsible_id).scalar_subquery()
+    return _rows(update(CaseHandover)
+                 .where(CaseHandover.state == "handed", CaseHandover.late.is_(False), CaseHandover.voided.is_(False),
+                        due < on)
+                 .values(late=True, version=CaseHandover.version + 1)
+                 .returning(CaseHandover.case_id, CaseHandover.center_id, responsible))
 
 
 # ------------------------------------------------------------------ workflow hooks
@@ -160,42 +193,86 @@ def _matter_kind(*kinds):
 def _ask_supplement(case, user):
     missing = missing_materials(case.matter, case.materials)
     if not missing:
-        from app.records.workflow import TransitionRefused
         raise TransitionRefused(str(_l("Nothing is missing: accept the case instead.")))
     case.missing_materials = "\n".join(missing)
 
 
 def _accept(case, user):
+    missing = missing_materials(case.matter, case.materials)
+    if missing:
+        raise TransitionRefused(str(_l("Materials are missing (%(names)s): give the one-time notice instead.",
+                                       names="、".join(missing))))
     start_clock(case, case.intake_date)
 
 
 def _supplement_received(case, user):
     if case.clock_start is None or case.clock_start < case.intake_date:
-        from app.records.workflow import TransitionRefused
         raise TransitionRefused(str(_l("The supplement cannot arrive before the intake day.")), field="clock_start")
+    if case.clock_start > today():
+        raise TransitionRefused(str(_l("This day has not come yet.")), field="clock_start")
+    tick_supplement(case)
     start_clock(case, case.clock_start)
+
+
+def tick_supplement(case: ServiceCase) -> None:
+    """The supplement brought what the one-time notice listed: tick those lines (or add them)."""
+    wanted = {m.name.strip(): m for m in case.matter.materials}
+    for name in missing_materials(case.matter, case.materials):
+        required = wanted[name.strip()]
+        row = next((r for r in case.materials if r.name.strip() == name.strip() and not r.received), None)
+        if row is None:
+            row = CaseMaterial(name=required.name, form=required.form, seq=len(case.materials) + 1)
+            case.materials.append(row)
+        row.received, row.copies = True, max(row.copies or 0, required.copies, 1)
+        row.note = (row.note + " " if row.note else "") + f"补正 {case.clock_start.isoformat()}"
 
 
 def _applicant_delay(case, user):
-    """The total of working days the applicant caused; the promise moves by exactly that many [§11]."""
-    from app.records.workflow import TransitionRefused
-    if case.applicant_delay_days is None or case.applicant_delay_days < 0:
+    """The total of working days the applicant caused; the promise moves by the change [§11]."""
+    total = case.applicant_delay_days
+    if total is None or total < 0:
         raise TransitionRefused(str(_l("Enter a number of working days (0 or more).")), field="applicant_delay_days")
-    start_clock(case, case.clock_start)
+    history = inspect(case).attrs.applicant_delay_days.history
+    before = history.deleted[0] if history.deleted else total
+    case.applicant_delay_days = before
+    add_applicant_delay(case, total - before)
+
+
+def _pause(case, user):
+    if case.paused_on < (case.clock_start or case.intake_date) or case.paused_on > today():
+        raise TransitionRefused(str(_l("Choose a day between acceptance and today.")), field="paused_on")
+
+
+def _resume(case, user):
+    if case.resumed_on < case.paused_on or case.resumed_on > today():
+        raise TransitionRefused(str(_l("Choose a day between the pause and today.")), field="resumed_on")
+    add_applicant_delay(case, applicant_days(case.paused_on, case.resumed_on))
+
+
+def _overturn_refusal(case, user):
+    """A refusal found to lack good cause [§10 (一)]: the case is handled after all, and overdue."""
+    start_clock(case, case.intake_date)
+    case.overdue, case.overdue_reason = True, "unjustified_refusal"
 
 
 def _done_on_the_spot(case, user):
-    case.clock_start = case.day_one = case.due_date = case.completed_on = case.completed_on or case.intake_date
+    done = case.completed_on or case.intake_date
+    if done < case.intake_date or done > today():
+        raise TransitionRefused(str(_l("Choose a day between acceptance and today.")), field="completed_on")
+    case.clock_start = case.day_one = case.due_date = case.completed_on = done
 
 
 def _complete(case, user):
+    if case.completed_on < (case.clock_start or case.intake_date) or case.completed_on > today():
+        raise TransitionRefused(str(_l("Choose a day between acceptance and today.")), field="completed_on")
     late_reason_on_finish(case, case.completed_on, "completed_late")
 
 
 def _deliver(case, user):
     if case.delivered_on < (case.completed_on or case.intake_date):
-        from app.records.workflow import TransitionRefused
         raise TransitionRefused(str(_l("Delivery cannot come before completion.")), field="delivered_on")
+    if case.delivered_on > today():
+        raise TransitionRefused(str(_l("This day has not come yet.")), field="delivered_on")
     late_reason_on_finish(case, case.delivered_on, "delivered_late")
 
 
@@ -205,11 +282,13 @@ CASE_WORKFLOW = Workflow(
         State("registered", _l("Registered"), "info"),
         State("awaiting_supplement", _l("Awaiting supplement"), "warn"),
         State("accepted", _l("Accepted, in progress"), "info"),
+        State("waiting_applicant", _l("Waiting for the applicant"), "warn"),
         State("reported", _l("Reported upward"), "info"),
         State("completed", _l("Completed, to deliver"), "ok"),
         State("delivered", _l("Delivered"), "ok", final=True),
         State("answered", _l("Answered"), "ok", final=True),
-        State("refused", _l("Not accepted"), "bad", final=True),
+        # Not final: a director may find a refusal without good cause and have the case handled.
+        State("refused", _l("Not accepted"), "bad"),
         State("transferred", _l("Referred elsewhere"), "neutral", final=True),
     ],
     transitions=[
@@ -229,25 +308,38 @@ CASE_WORKFLOW = Workflow(
                    requires=("refusal_reason", "remedies"), guard=_responsible_or_manager, css="danger"),
         Transition("transfer", _l("Not our business: refer"), ("registered",), "transferred", HANDLERS,
                    requires=("transfer_office", "transfer_phone"), guard=_responsible_or_manager),
+        Transition("wait_for_applicant", _l("Wait for the applicant"), ("accepted",), "waiting_applicant",
+                   HANDLERS, requires=("paused_on",), guard=_responsible_or_manager, on_apply=_pause,
+                   comment_required=True, css="secondary", worklist=False),
+        Transition("applicant_back", _l("The applicant is back"), ("waiting_applicant",), "accepted", HANDLERS,
+                   requires=("resumed_on",), guard=_responsible_or_manager, on_apply=_resume),
         Transition("applicant_delay", _l("Record days caused by the applicant"), ("accepted",), "accepted",
                    HANDLERS, requires=("applicant_delay_days",), guard=_responsible_or_manager,
-                   on_apply=_applicant_delay, comment_required=True, css="secondary"),
+                   on_apply=_applicant_delay, comment_required=True, css="secondary", worklist=False),
         Transition("report", _l("Report to the higher authority"), ("accepted",), "reported", HANDLERS,
                    requires=("higher_authority",), guard=_responsible_or_manager),
+        Transition("follow_up", _l("Record a follow-up"), ("reported",), "reported", HANDLERS,
+                   guard=_responsible_or_manager, comment_required=True, css="secondary", worklist=False),
         Transition("complete", _l("Complete"), ("accepted", "reported"), "completed", HANDLERS,
                    requires=("completed_on", "result"), guard=_responsible_or_manager, on_apply=_complete),
         Transition("deliver", _l("Deliver the result"), ("completed",), "delivered", HANDLERS,
                    requires=("delivery_method", "delivered_on"), guard=_responsible_or_manager, on_apply=_deliver),
+        Transition("overturn_refusal", _l("Refusal without good cause: handle the case"), ("refused",), "accepted",
+                   frozenset({DIRECTOR}), on_apply=_overturn_refusal, comment_required=True, css="danger",
+                   worklist=False),
     ],
 )
 
 
 def case_flags(case: ServiceCase) -> list:
+    flags = []
     if case.overdue:
-        return [(_l("Overdue"), "bad")]
-    if case.warned:
-        return [(_l("Due next working day"), "warn")]
-    return []
+        flags.append((_l("Overdue"), "bad"))
+    elif case.warned:
+        flags.append((_l("Due next working day"), "warn"))
+    if case.handover_late:
+        flags.append((_l("Not handed over in time"), "bad"))
+    return flags
 
 
 def _validate_case(case: ServiceCase, form, user) -> dict:
@@ -259,7 +351,24 @@ def _validate_case(case: ServiceCase, form, user) -> dict:
         errors["matter_id"] = _l("Choose a matter of this centre's catalogue.")
     if not case.applicant_phone and case.kind != "consult":
         errors["applicant_phone"] = _l("A phone number is needed to tell the applicant the result.")
+    errors.update(_joint_window_errors(case))
     return errors
+
+
+def _joint_window_errors(case: ServiceCase) -> dict:
+    """A joint case (联办件) has a lead window (the case's) and at least one other co-handling window."""
+    chosen = [row.window_id for row in case.joint if row.window_id]
+    if case.kind != "joint":
+        return {"kind": _l("Only a joint case has co-handling windows.")} if chosen else {}
+    if not case.window_id:
+        return {"window_id": _l("A joint case needs a lead window.")}
+    if not chosen:
+        return {"joint": _l("Add the windows that handle it together with the lead window.")}
+    if case.window_id in chosen:
+        return {"joint": _l("The lead window is not also a co-handling window.")}
+    if len(set(chosen)) != len(chosen):
+        return {"joint": _l("Each window once.")}
+    return {}
 
 
 def _before_save_case(case: ServiceCase, user) -> None:
@@ -270,6 +379,9 @@ def _before_save_case(case: ServiceCase, user) -> None:
         case.responsible_id = user.id  # 首问负责: the first-asked clerk owns the case to the end
     if case.window_id is None and case.matter_id:
         case.window_id = db.session.get(Matter, case.matter_id).window_id
+    for row in case.materials:
+        if row.copies is None:
+            row.copies = 1 if row.received else 0
 
 
 def _prefill_case(args, center_id) -> dict:
@@ -277,10 +389,11 @@ def _prefill_case(args, center_id) -> dict:
     data = {"intake_date": today()}
     matter = db.session.get(Matter, args.get("matter_id", type=int) or 0)
     if matter is not None and matter.center_id == center_id:
-        data.update(matter_id=matter.id, window_id=matter.window_id or 0,
-                    kind="immediate" if matter.kind == "immediate" else "promised",
-                    materials=[{"name": m.name, "form": m.form, "copies": m.copies} for m in matter.materials]
-                    + [{}])
+        kind = "immediate" if matter.kind == "immediate" else "joint" if matter.handling_mode == "joint" else "promised"
+        # Nothing ticked yet: the clerk ticks what the applicant actually brought.
+        data.update(matter_id=matter.id, window_id=matter.window_id or 0, kind=kind,
+                    materials=[{"received": False, "name": m.name, "form": m.form, "copies": m.copies}
+                               for m in matter.materials] + [{}])
     return data
 
 
@@ -309,6 +422,10 @@ register(RecordType(
         Field("extended_due", _l("Extended to"), in_form=False),
         Field("applicant_delay_days", _l("Working days caused by the applicant"), in_form=False, min=0, max=365,
               help=_l("The total so far; these days do not count against the promise.")),
+        Field("paused_on", _l("Waiting for the applicant since"), in_form=False,
+              help=_l("The day the window asked the applicant for more.")),
+        Field("resumed_on", _l("Applicant back on"), in_form=False,
+              help=_l("Working days strictly between the two days do not count.")),
         Field("overdue", _l("Overdue"), in_form=False, filter=True),
         Field("warned", _l("Due next working day"), in_form=False, filter=True),
         Field("handover_late", _l("Not handed over in time"), in_form=False, filter=True),
@@ -319,18 +436,24 @@ register(RecordType(
         Field("transfer_office", _l("Responsible office"), in_form=False),
         Field("transfer_phone", _l("Its phone"), kind="phone", in_form=False),
         Field("higher_authority", _l("Higher authority"), in_form=False),
-        Field("joint_windows", _l("Other windows (joint case)")),
         Field("completed_on", _l("Completed on"), in_form=False),
         Field("result", _l("Result"), in_form=False),
         Field("delivery_method", _l("Delivered by"), choices=DELIVERY_CHOICES, in_form=False),
         Field("delivered_on", _l("Delivered on"), in_form=False),
     ],
-    children=[Child("materials", _l("Materials received"), CaseMaterial, blank_rows=1, fields=[
-        Field("name", _l("Material"), required=True),
-        Field("form", _l("Original or copy"), choices=MATERIAL_FORM_CHOICES),
-        Field("copies", _l("Copies"), min=0, max=99),
-        Field("note", _l("Note")),
-    ])],
+    children=[
+        Child("materials", _l("Materials"), CaseMaterial, blank_rows=1, fields=[
+            Field("received", _l("Received")),
+            Field("name", _l("Material"), required=True),
+            Field("form", _l("Original or copy"), choices=MATERIAL_FORM_CHOICES),
+            Field("copies", _l("Copies"), min=0, max=99),
+            Field("note", _l("Note")),
+        ]),
+        Child("joint", _l("Co-handling windows (joint case)"), CaseJointWindow, blank_rows=0, hide_empty=True, fields=[
+            Field("window_id", _l("Window"), ref=Window, required=True),
+            Field("task", _l("Their part")),
+        ]),
+    ],
     prints=[
         PrintForm("receipt", _l("Receipt"), "print/case_receipt.html"),
         PrintForm("notice", _l("One-time notification slip"), "print/case_notice.html", form_type="case_notice",
@@ -342,7 +465,8 @@ register(RecordType(
         PrintForm("joint", _l("Joint case notice"), "print/case_joint.html", form_type="case_joint",
                   states=("accepted", "reported", "completed", "delivered"),
                   when=lambda case: case.kind == "joint" or case.matter.handling_mode == "joint"),
-        PrintForm("transfer", _l("Referral slip"), "print/case_transfer.html", states=("transferred",)),
+        PrintForm("transfer", _l("Referral slip"), "print/case_transfer.html", form_type="case_transfer",
+                  states=("transferred",)),
     ],
 ))
 
@@ -351,26 +475,44 @@ register(RecordType(
 
 def _approve_extension(ext: CaseExtension, user) -> None:
     """An approved extension moves the promise, unless it was asked for (or the applicant told)
-    after the deadline [§8, §10]: then the case stays overdue."""
+    after the deadline [§8, §10 (三)]: then the case stays overdue."""
     case = ext.case
-    due = case.effective_due
-    told_late = ext.applicant_notified_on is not None and ext.applicant_notified_on > due if due else False
-    if due is not None and (ext.requested_on > due or told_late):
-        case.overdue, case.overdue_reason = True, "late_extension"
+    late = extension_effect(case, ext)
+    if late:
+        case.overdue, case.overdue_reason = True, late
     else:
-        case.extended_due = ext.new_due
+        case.extended_due, case.warned = ext.new_due, False
+
+
+def promise_before(ext: CaseExtension) -> date | None:
+    """The promise an extension asks to move: the last earlier approved extension's date, or the
+    case's own due date."""
+    earlier = db.session.scalar(select(CaseExtension.new_due).where(
+        CaseExtension.case_id == ext.case_id, CaseExtension.state == "approved", CaseExtension.voided.is_(False),
+        CaseExtension.id < (ext.id or 0)).order_by(CaseExtension.id.desc()).limit(1))
+    return earlier or ext.case.due_date
 
 
 def _validate_extension(ext: CaseExtension, form, user) -> dict:
     errors = {}
     case = db.session.get(ServiceCase, ext.case_id)
     if case is None or case.state not in ("accepted", "reported"):
-        errors["new_due"] = _l("Only a case in progress can be extended.")
-    elif case.effective_due and ext.new_due <= case.effective_due:
+        return {"new_due": _l("Only a case in progress can be extended.")}
+    if ext.requested_on and (ext.requested_on > today() or ext.requested_on < (case.clock_start or case.intake_date)):
+        errors["requested_on"] = _l("Choose a day between acceptance and today.")
+    if case.effective_due and ext.new_due and ext.new_due <= case.effective_due:
         errors["new_due"] = _l("The new date must come after the current promise (%(d)s).", d=case.effective_due.isoformat())
-    if ext.applicant_notified_on and case and case.effective_due and ext.applicant_notified_on > case.effective_due:
+    if ext.applicant_notified_on and ext.requested_on and ext.applicant_notified_on < ext.requested_on:
+        errors["applicant_notified_on"] = _l("The applicant is told of the extension once it is asked for.")
+    elif ext.applicant_notified_on and case.effective_due and ext.applicant_notified_on > case.effective_due:
         errors["applicant_notified_on"] = _l("The applicant must be told before the old deadline.")
     return errors
+
+
+def _extension_warnings(ext: CaseExtension) -> list:
+    if ext.case is not None and extension_effect(ext.case, ext):
+        return [_l("Asked for after the deadline: the case counts as overdue even if the extension is approved.")]
+    return []
 
 
 register(RecordType(
@@ -378,7 +520,7 @@ register(RecordType(
     nav_group="cases", parent=("case_id", ServiceCase),
     permissions={"read": READERS, "create": HANDLERS, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
-    validate=_validate_extension, edit_states=("requested",),
+    validate=_validate_extension, warnings=_extension_warnings, edit_states=("requested",),
     prefill=lambda args, center_id: {"requested_on": today()},
     workflow=Workflow(initial="requested", states=[
         State("requested", _l("Requested"), "warn"), State("approved", _l("Approved"), "ok", final=True),
@@ -407,9 +549,19 @@ def _leg_owner(leg: CaseHandover, user):
 
 
 def _return_leg(leg: CaseHandover, user) -> None:
+    """The department's leg ends when the file comes back; back after the promise is late."""
     if leg.returned_on < leg.handed_on:
-        from app.records.workflow import TransitionRefused
         raise TransitionRefused(str(_l("The file cannot come back before it was handed over.")), field="returned_on")
+    if leg.returned_on > today():
+        raise TransitionRefused(str(_l("This day has not come yet.")), field="returned_on")
+    due = leg.case.effective_due
+    if due is not None and leg.returned_on > due:
+        leg.late = True
+
+
+def _push_result(leg: CaseHandover, user) -> None:
+    if leg.result_pushed_on < leg.returned_on or leg.result_pushed_on > today():
+        raise TransitionRefused(str(_l("Choose a day between the return and today.")), field="result_pushed_on")
 
 
 def _validate_handover(leg: CaseHandover, form, user) -> dict:
@@ -418,6 +570,8 @@ def _validate_handover(leg: CaseHandover, form, user) -> dict:
         return {"handed_on": _l("Only a case in progress is handed over.")}
     if leg.handed_on < (case.clock_start or case.intake_date):
         return {"handed_on": _l("The handover cannot come before the case was accepted.")}
+    if leg.handed_on > today():
+        return {"handed_on": _l("This day has not come yet.")}
     return {}
 
 
@@ -441,7 +595,7 @@ register(RecordType(
             Transition("return", _l("File returned"), ("handed",), "returned", HANDLERS,
                        requires=("returned_on",), on_apply=_return_leg, guard=_leg_owner),
             Transition("push", _l("Result pushed to the department"), ("returned",), "pushed", HANDLERS,
-                       requires=("result_pushed_on",), guard=_leg_owner)]),
+                       requires=("result_pushed_on",), guard=_leg_owner, on_apply=_push_result)]),
     fields=[
         Field("case_id", _l("Case"), ref=ServiceCase, in_form=False, in_list=True),
         Field("department_id", _l("Department"), ref=Department, required=True, in_list=True, filter=True),
@@ -459,7 +613,9 @@ register(RecordType(
 def init_app(app) -> None:
     from app.status import status_url
     from app.web import HOME_PANELS, HomePanel
+    from app.deadlines import PROVISIONAL_WARNING
     app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS,
+                                 provisional_warning=PROVISIONAL_WARNING, promise_before=promise_before,
                                  case_status_url=status_url, case_state=case_state, case_dashboard=case_dashboard)
     if not any(p.template == "cases/_home_panel.html" for p in HOME_PANELS):
         HOME_PANELS.append(HomePanel("cases/_home_panel.html", HANDLERS | {LEADER, COUNTY, ADMIN}))
@@ -470,11 +626,11 @@ def case_dashboard(center_id: int, on: date | None = None) -> dict:
     on = on or today()
     c = ServiceCase
     due = db.func.coalesce(c.extended_due, c.due_date)
-    is_open = c.state.in_(OPEN_STATES)
+    is_open, running = c.state.in_(OPEN_STATES), c.state.in_(RUNNING_STATES)
     counts = db.session.execute(select(
         db.func.sum(db.case((c.intake_date == on, 1), else_=0)),
-        db.func.sum(db.case((db.and_(is_open, due == on), 1), else_=0)),
-        db.func.sum(db.case((db.and_(is_open, c.warned.is_(True), c.overdue.is_(False)), 1), else_=0)),
+        db.func.sum(db.case((db.and_(running, due == on), 1), else_=0)),
+        db.func.sum(db.case((db.and_(running, c.warned.is_(True), c.overdue.is_(False)), 1), else_=0)),
         db.func.sum(db.case((db.and_(is_open, c.overdue.is_(True)), 1), else_=0)),
         db.func.sum(db.case((c.state == "awaiting_supplement", 1), else_=0)),
         db.func.sum(db.case((db.and_(is_open, c.handover_late.is_(True)), 1), else_=0)),

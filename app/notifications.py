@@ -18,22 +18,26 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 def notify(user_id: int, title: str, *, key: str, body: str = "", link: str | None = None,
            center_id: int | None = None) -> bool:
     """Send unless this user already has the event `key`; True when a notification was created."""
-    exists = db.session.scalar(select(Notification.id).where(Notification.user_id == user_id, Notification.key == key))
-    if exists:
+    if _already_sent(user_id, key):  # the common case on a re-run: no failed insert, no savepoint
         return False
     try:
         with db.session.begin_nested():
             db.session.add(Notification(user_id=user_id, title=str(title), body=str(body), link=link or "",
                                         key=key, center_id=center_id))
-    except IntegrityError:  # another process sent it a moment ago
+    except IntegrityError:  # another process sent it a moment ago; only the savepoint is rolled back
         return False
     return True
+
+
+def _already_sent(user_id: int, key: str) -> bool:
+    return db.session.scalar(select(Notification.id).where(Notification.user_id == user_id,
+                                                           Notification.key == key)) is not None
 
 
 def notify_role(center_id: int, role: str, title: str, *, key: str, body: str = "", link: str | None = None) -> int:
     """Notify every active holder of a role in a centre; returns how many were new."""
     users = db.session.scalars(select(User.id).join(RoleGrant, RoleGrant.user_id == User.id).where(
-        RoleGrant.center_id == center_id, RoleGrant.role == role, User.active.is_(True)).distinct())
+        RoleGrant.center_id == center_id, RoleGrant.role == role, User.active.is_(True)).distinct()).all()
     return sum(notify(uid, title, key=key, body=body, link=link, center_id=center_id) for uid in users)
 
 
@@ -85,7 +89,7 @@ def open_note(note_id):
 def mark_read(note_id):
     note = _mine_or_404(note_id)
     note.read_at = note.read_at or now()
-    return redirect(url_for("notifications.inbox"))
+    return redirect(url_for("notifications.inbox", page=request.args.get("page", type=int)))
 
 
 @bp.route("/read-all", methods=["POST"])

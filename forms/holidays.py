@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -56,3 +56,13 @@ class NoticeForm(FlaskForm):
 
     def validate_makeup_days(self, field):
         self.parsed_makeup = parse_lines(field.data, self.year, ranges=False)
+        off = {first + timedelta(days=i) for first, last, _name in self.parsed_holidays
+               for i in range((last - first).days + 1)}
+        for day, _name in self.parsed_makeup:
+            # Both would be a typo in the entry, and the calendar could not honour both.
+            if day in off:
+                raise ValidationError(_l("%(day)s is listed both as a day off and as a make-up working day.",
+                                         day=day.isoformat()))
+            if day.weekday() < 5:
+                raise ValidationError(_l("%(day)s is a weekday: make-up working days fall on a Saturday or Sunday.",
+                                         day=day.isoformat()))

@@ -1,5 +1,7 @@
-"""`flask --app wsgi jobs [start|run NAME|list]`."""
+"""`flask --app wsgi jobs [start | run NAME [--at ...] | list]`."""
 from __future__ import annotations
+
+import logging
 
 import click
 from flask import current_app
@@ -19,8 +21,9 @@ def group(ctx):
 
 @group.command("start")
 def start():
-    """Run the scheduler until stopped (the run command starts it beside the web server)."""
+    """Run the scheduler until stopped (`serve` starts it beside the web server)."""
     from jobs.scheduler import build_scheduler
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     scheduler = build_scheduler(current_app._get_current_object())
     click.echo("scheduler started: " + ", ".join(j.id for j in scheduler.get_jobs()))
     try:
@@ -31,13 +34,15 @@ def start():
 
 @group.command("run")
 @click.argument("name")
-def run(name: str):
-    """Run one job now."""
+@click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+              help="Act as of this local time (default: now).")
+def run(name: str, at):
+    """Run one job now (for cron, tests, or catching up)."""
+    from jobs import job
     from jobs.runner import run_job
-    try:
-        click.echo(f"{name}: {run_job(name)}")
-    except KeyError:
-        raise click.UsageError(f"no job named {name}")
+    if job(name) is None:
+        raise click.UsageError(f"no job named {name!r}; see `flask jobs list`")
+    click.echo(f"{name}: {run_job(name, at=at)}")
 
 
 @group.command("list")
@@ -47,8 +52,10 @@ def list_jobs():
     from models.notification import JobRun
     for spec in JOBS:
         last = db.session.scalar(select(JobRun).where(JobRun.name == spec.name).order_by(JobRun.id.desc()).limit(1))
-        when = f"{last.started_at:%Y-%m-%d %H:%M} {last.summary}" if last else "never"
-        click.echo(f"{spec.name:24s} {spec.cron}  last: {when}")
+        when = f"{last.started_at:%Y-%m-%d %H:%M} {'ok' if last.ok else 'FAILED'}: {last.summary}" if last else "never"
+        schedule = " ".join(f"{k}={v}" for k, v in spec.cron.items())
+        flag = " (reminder: working hours only)" if spec.reminder else ""
+        click.echo(f"{spec.name:22s} {schedule}{flag}\n{'':22s} last run: {when}")
 
 
 def register(app) -> None:

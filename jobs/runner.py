@@ -1,8 +1,7 @@
-"""Run one job now, with its own app context and a JobRun record."""
+"""Run one job now, in an app context, with a JobRun record."""
 from __future__ import annotations
 
 import importlib
-import logging
 from datetime import datetime
 
 from flask import current_app
@@ -11,12 +10,12 @@ from app.extensions import db
 from app.timeutil import now
 from jobs import job as find_job
 
-log = logging.getLogger(__name__)
 DEFAULT_WORK_HOURS = (((8, 30), (12, 0)), ((14, 0), (17, 30)))
+OUTSIDE_HOURS = "outside working hours"
 
 
 def in_working_hours(moment: datetime, hours=None) -> bool:
-    """A working day (holidays and make-up days honoured) and inside the office hours."""
+    """A working day (holidays and make-up days honoured) and inside the office hours (local time)."""
     from app.workdays import is_working_day
     if not is_working_day(moment.date()):
         return False
@@ -30,23 +29,33 @@ def resolve(func: str):
     return getattr(importlib.import_module(module), name)
 
 
-def run_job(name: str, at: datetime | None = None) -> str:
-    """Run a registered job in the current app context; returns its summary."""
+def run_job(name: str, app=None, at: datetime | None = None) -> str:
+    """Run a registered job and return its summary: in `app`'s context if given, else the current one.
+
+    `at` is the moment the job acts for (default: now, local time). Reminder jobs do nothing outside
+    working hours; the skip is recorded too, so `jobs list` shows the scheduler is alive.
+    """
+    if isinstance(app, datetime):
+        raise TypeError("run_job(name, app=None, at=None): pass the moment as at=")
+    if app is not None:
+        with app.app_context():
+            return run_job(name, at=at)
     from models.notification import JobRun
 
     spec = find_job(name)
     if spec is None:
         raise KeyError(name)
     at = at or now()
-    if spec.reminder and not in_working_hours(at):
-        return "outside working hours"
     run = JobRun(name=name, started_at=now())
     try:
-        summary = resolve(spec.func)(at)
+        if spec.reminder and not in_working_hours(at):
+            summary = OUTSIDE_HOURS
+        else:
+            summary = resolve(spec.func)(at)
         run.ok = True
-    except Exception as exc:  # record the failure, then let the scheduler log it
+    except Exception as exc:  # record the failure, then let the caller (scheduler or CLI) report it
         db.session.rollback()
-        run.summary, run.finished_at = f"failed: {exc!r}", now()
+        run.summary, run.finished_at = f"failed: {exc!r}"[:2000], now()
         db.session.add(run)
         db.session.commit()
         raise

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -13,7 +13,9 @@ from models.record import RecordMixin
 CASE_KINDS = ("consult", "immediate", "promised", "joint", "reported")
 CHANNELS = ("window", "online", "agency", "village", "appointment")
 DELIVERY_METHODS = ("pickup", "mail", "online")
-OPEN_STATES = ("registered", "awaiting_supplement", "accepted", "reported")
+OPEN_STATES = ("registered", "awaiting_supplement", "accepted", "reported", "waiting_applicant")
+# Open states whose clock runs: waiting for the applicant during handling stops it [000 限时办结 §11].
+RUNNING_STATES = ("registered", "awaiting_supplement", "accepted", "reported")
 
 
 class ServiceCase(RecordMixin, db.Model):
@@ -43,6 +45,8 @@ class ServiceCase(RecordMixin, db.Model):
     due_date: Mapped[date | None]
     provisional: Mapped[bool] = mapped_column(default=False)
     applicant_delay_days: Mapped[int] = mapped_column(default=0)   # days the applicant caused [§11]
+    paused_on: Mapped[date | None]                                   # waiting for the applicant since
+    resumed_on: Mapped[date | None]                                  # … and back on
     extended_due: Mapped[date | None]
     missing_materials: Mapped[str] = mapped_column(Text, default="")
     answer: Mapped[str] = mapped_column(Text, default="")            # 咨询件: the answer given
@@ -51,7 +55,6 @@ class ServiceCase(RecordMixin, db.Model):
     transfer_office: Mapped[str] = mapped_column(String(120), default="")
     transfer_phone: Mapped[str] = mapped_column(String(30), default="")
     higher_authority: Mapped[str] = mapped_column(String(120), default="")
-    joint_windows: Mapped[str] = mapped_column(String(200), default="")
     completed_on: Mapped[date | None]
     result: Mapped[str] = mapped_column(Text, default="")
     delivery_method: Mapped[str] = mapped_column(String(20), default="")
@@ -66,6 +69,8 @@ class ServiceCase(RecordMixin, db.Model):
     responsible = relationship("User", foreign_keys=[responsible_id])
     materials: Mapped[list[CaseMaterial]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseMaterial.seq")
+    joint: Mapped[list[CaseJointWindow]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseJointWindow.seq")
 
     def __str__(self) -> str:
         return f"{self.receipt_no or '#' + str(self.id)} {self.applicant_name}"
@@ -74,19 +79,38 @@ class ServiceCase(RecordMixin, db.Model):
     def effective_due(self) -> date | None:
         return self.extended_due or self.due_date
 
+    @property
+    def received_materials(self) -> list[CaseMaterial]:
+        return [m for m in self.materials if m.received]
+
 
 class CaseMaterial(db.Model):
-    """A material received at intake (name, original/copy, copies)."""
+    """One line of the intake checklist: a material of the matter's list (or another one brought),
+    ticked when received, with its form and copies."""
     __tablename__ = "case_material"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(default=0)
+    received: Mapped[bool] = mapped_column(default=True, server_default=true())  # rows already on file were received
     name: Mapped[str] = mapped_column(String(200))
     form: Mapped[str] = mapped_column(String(20), default="original")
     copies: Mapped[int] = mapped_column(default=1)
     note: Mapped[str] = mapped_column(String(200), default="")
 
     case: Mapped[ServiceCase] = relationship(back_populates="materials")
+
+
+class CaseJointWindow(db.Model):
+    """A co-handling window of a joint case (联办件); the case's own window leads [002 §10(三)3]."""
+    __tablename__ = "case_joint_window"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("window.id"))
+    task: Mapped[str] = mapped_column(String(200), default="")
+
+    case: Mapped[ServiceCase] = relationship(back_populates="joint")
+    window: Mapped[Window | None] = relationship()
 
 
 class CaseExtension(RecordMixin, db.Model):

@@ -22,7 +22,7 @@ def records(county, db):
         case = make_case(county["a"], matter, state=state, responsible=county["users"]["a_clerk"],
                          applicant_id_no="11010519491231002X", refusal_reason="不符合申请条件",
                          remedies="可于60日内申请行政复议或6个月内提起行政诉讼", transfer_office="县自然资源局",
-                         transfer_phone="0737-4211004", missing_materials="户口簿\n困难情况证明", joint_windows="劳动保障窗口")
+                         transfer_phone="0737-4211004", missing_materials="户口簿\n困难情况证明")
         cases[state] = case
     start_clock(cases["accepted"], date(2026, 11, 16))
     cases["accepted"].kind = "joint"
@@ -74,3 +74,32 @@ def test_joint_notice_only_for_joint_cases(client, auth, records, db):
     db.session.commit()
     auth.login("a_clerk")
     assert client.get(f"/r/cases/{records['case']['accepted'].id}/print/joint").status_code == 403
+
+
+def test_extension_form_shows_the_promise_it_moved_after_approval(client, auth, records, db, tmp_path):
+    from app.cases import _approve_extension
+    ext = records["ext"]
+    ext.applicant_notified_on = date(2026, 11, 18)
+    _approve_extension(ext, None)
+    ext.state, ext.head_opinion = "approved", "同意延期"
+    db.session.commit()
+    auth.login("a_clerk")
+    text = pdftotext(client.get(f"/r/case-extensions/{ext.id}/print/form.pdf").data, tmp_path).replace(" ", "")
+    assert "2026年11月20日" in text and "2026年11月27日" in text and "同意延期" in text
+
+
+def test_referral_slip_is_numbered(client, auth, records, tmp_path):
+    auth.login("a_clerk")
+    text = pdftotext(client.get(f"/r/cases/{records['case']['transferred'].id}/print/transfer.pdf").data, tmp_path)
+    assert "编号：2026-" in text.replace(" ", "") and "县自然资源局" in text
+
+
+def test_joint_notice_lists_each_co_handling_window(client, auth, records, county, db, tmp_path):
+    from models.case import CaseJointWindow
+    from tests.conftest import make_window
+    case = records["case"]["accepted"]
+    case.joint = [CaseJointWindow(seq=1, window=make_window(county["a"], 4, "劳动保障"), task="核实就业情况")]
+    db.session.commit()
+    auth.login("a_clerk")
+    text = pdftotext(client.get(f"/r/cases/{case.id}/print/joint.pdf").data, tmp_path)
+    assert "劳动保障" in text and "核实就业情况" in text

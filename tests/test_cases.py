@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from app.cases import missing_materials, start_clock, sweep_handovers, sweep_overdue, sweep_warnings
+from app.cases import (missing_materials, start_clock, sweep_department_legs, sweep_handovers, sweep_overdue,
+                       sweep_warnings)
 from models.case import CaseExtension, CaseHandover, ServiceCase
 from tests.conftest import make_case, make_department, make_matter, make_window
 
@@ -38,10 +39,10 @@ def step(client, db, key, record_id, name, **data):
 def intake(client, matter, intake_date="2026-09-28", received=("居民身份证", "临时救助申请书", "困难情况证明"), token="t1"):
     data = {"applicant_name": "李四", "applicant_phone": "13812345678", "applicant_id_no": "11010519491231002X",
             "matter_id": matter.id, "window_id": matter.window_id, "kind": "promised", "channel": "window",
-            "intake_date": intake_date, "joint_windows": "", "form_token": token}
+            "intake_date": intake_date, "form_token": token}
     for i, name in enumerate(received):
-        data.update({f"materials-{i}-name": name, f"materials-{i}-form": "copy", f"materials-{i}-copies": "1",
-                     f"materials-{i}-note": ""})
+        data.update({f"materials-{i}-received": "y", f"materials-{i}-name": name, f"materials-{i}-form": "copy",
+                     f"materials-{i}-copies": "1", f"materials-{i}-note": ""})
     return client.post("/r/cases/new", data=data)
 
 
@@ -50,30 +51,45 @@ def the_case(db):
     return db.session.scalar(select(ServiceCase).order_by(ServiceCase.id.desc()))
 
 
-def test_promised_case_walks_across_national_day_2026(client, auth, county, matter, db):
+def test_promised_case_walks_across_national_day_2026(client, auth, county, matter, db, tmp_path):
+    """Every date below was counted by hand on the official 2026 schedule (promise: 5 working days)."""
+    from app.cases import handover_deadline
+    from tests.test_printouts import pdftotext
     auth.login("a_clerk")
-    # Monday 09-28: intake with the hardship certificate missing → one-time notice.
+    # Monday 09-28: intake with the hardship certificate missing → one-time notice; no clock yet.
     assert intake(client, matter, received=("居民身份证", "临时救助申请书")).status_code == 302
     case = the_case(db)
     assert case.receipt_no.startswith("2026-") and case.responsible_id == county["users"]["a_clerk"].id
     assert step(client, db, "cases", case.id, "ask_supplement").status_code == 302
     case = the_case(db)
     assert case.state == "awaiting_supplement" and case.missing_materials == "困难情况证明" and case.due_date is None
+    assert sweep_overdue(date(2026, 9, 30)) == []  # the applicant's turn: no reply is owed
     # Tuesday 09-29: the supplement arrives; the clock starts that day.
     # 5 working days: 09-29 (1), 09-30 (2), [10-01..07 off], 10-08 (3), 10-09 (4), Sat 10-10 make-up (5).
     assert step(client, db, "cases", case.id, "supplement_received", clock_start="2026-09-29").status_code == 302
     case = the_case(db)
     assert (case.day_one, case.due_date, case.provisional) == (date(2026, 9, 29), date(2026, 10, 10), False)
-    # Handed over on 09-30: the next working day after acceptance, so on time.
-    dept_id = matter.department_id
+    assert [m.received for m in case.materials] == [True, True, True]  # the supplement is ticked off
+    page = client.get(f"/r/cases/{case.id}").get_data(as_text=True)
+    assert "2026年9月29日" in page and "2026年10月10日" in page
+    receipt = pdftotext(client.get(f"/r/cases/{case.id}/print/receipt.pdf").data, tmp_path).replace(" ", "")
+    assert "第1个工作日为2026年9月29日" in receipt and "2026年10月10日" in receipt and "困难情况证明" in receipt
+    # Handover due by the next working day after 09-29: Wednesday 09-30. Handed over that day: on time.
+    assert handover_deadline(case) == date(2026, 9, 30)
     response = client.post(f"/r/case-handovers/new?case_id={case.id}",
-                           data={"department_id": dept_id, "handed_on": "2026-09-30", "received_by": "吴芳",
-                                 "note": "", "form_token": "h1"})
+                           data={"department_id": matter.department_id, "handed_on": "2026-09-30",
+                                 "received_by": "吴芳", "note": "", "form_token": "h1"})
     assert response.status_code == 302
     leg = db.session.scalar(select(CaseHandover))
-    assert not leg.late
+    assert not leg.late and sweep_handovers(date(2026, 10, 8)) == [] and not the_case(db).handover_late
+    # Friday 10-09: the department returns the file (before the promise), the case is due on the next
+    # working day (Saturday 10-10, a make-up day): early warning.
     assert step(client, db, "case-handovers", leg.id, "return", returned_on="2026-10-09").status_code == 302
-    # Friday 10-09, before the promise: an extension to Wednesday 10-14, approved by the director.
+    assert sweep_department_legs(date(2026, 10, 9)) == [] and not db.session.get(CaseHandover, leg.id).late
+    assert sweep_warnings(date(2026, 10, 8)) == []
+    assert sweep_warnings(date(2026, 10, 9)) == [(case.id, county["a"].id, case.responsible_id)]
+    # Still 10-09, before the promise: an extension to Wednesday 10-14, the applicant told by phone;
+    # approved by the director. The warning is reset for the new date.
     response = client.post(f"/r/case-extensions/new?case_id={case.id}", data={
         "requested_on": "2026-10-09", "reason": "需入户核查家庭经济状况", "new_due": "2026-10-14",
         "applicant_notified_on": "2026-10-09", "notice_method": "电话", "form_token": "e1"})
@@ -82,14 +98,22 @@ def test_promised_case_walks_across_national_day_2026(client, auth, county, matt
     auth.logout()
     auth.login("a_director")
     assert step(client, db, "case-extensions", ext.id, "approve", head_opinion="同意延期").status_code == 302
-    assert the_case(db).extended_due == date(2026, 10, 14)
-    # Tuesday 10-13: warned (due next working day); 10-14: not overdue yet; 10-15: overdue, once.
+    case = the_case(db)
+    assert (case.extended_due, case.effective_due, case.warned) == (date(2026, 10, 14), date(2026, 10, 14), False)
+    # Saturday 10-10 and Monday 10-12: not due next; Tuesday 10-13: warned (due 10-14);
+    # Wednesday 10-14: due today, not overdue; Thursday 10-15: overdue, flagged once.
+    assert sweep_warnings(date(2026, 10, 10)) == [] and sweep_warnings(date(2026, 10, 12)) == []
     assert sweep_warnings(date(2026, 10, 13)) == [(case.id, county["a"].id, case.responsible_id)]
-    assert sweep_overdue(date(2026, 10, 14)) == []
-    assert len(sweep_overdue(date(2026, 10, 15))) == 1
+    assert sweep_overdue(date(2026, 10, 10)) == [] and sweep_overdue(date(2026, 10, 14)) == []
+    assert [r[0] for r in sweep_overdue(date(2026, 10, 15))] == [case.id]
     assert sweep_overdue(date(2026, 10, 16)) == []
     case = the_case(db)
     assert case.overdue and case.overdue_reason == "past_due"
+    # Completed and delivered on Friday 10-16: it stays overdue, for the reason it first became so.
+    assert step(client, db, "cases", case.id, "complete", completed_on="2026-10-16", result="批准临时救助").status_code == 302
+    assert step(client, db, "cases", case.id, "deliver", delivery_method="pickup", delivered_on="2026-10-16").status_code == 302
+    case = the_case(db)
+    assert (case.state, case.overdue, case.overdue_reason) == ("delivered", True, "past_due")
 
 
 def test_promised_case_due_date_counts_acceptance_day_as_day_one(county, matter, db):
@@ -111,14 +135,6 @@ def test_one_time_notice_lists_every_missing_material_at_once(county, matter, db
     assert missing_materials(matter, case.materials) == ["临时救助申请书", "困难情况证明"]
 
 
-def test_supplement_for_a_case_not_waiting_for_one_is_refused(client, auth, county, matter, db):
-    auth.login("a_clerk")
-    intake(client, matter)
-    case = the_case(db)
-    assert step(client, db, "cases", case.id, "supplement_received", clock_start="2026-09-29").status_code == 403
-    assert the_case(db).state == "registered"
-
-
 def test_complete_case_is_not_sent_for_supplement(client, auth, county, matter, db):
     auth.login("a_clerk")
     intake(client, matter)
@@ -137,16 +153,6 @@ def test_double_submitted_intake_creates_one_case(client, auth, county, matter, 
 def test_intake_in_the_future_is_refused_beside_the_field(client, auth, county, matter, db):
     auth.login("a_clerk")
     response = intake(client, matter, intake_date="2030-01-02")
-    assert response.status_code == 200 and db.session.scalar(select(func.count(ServiceCase.id))) == 0
-
-
-def test_received_material_with_copies_but_no_name_is_refused(client, auth, county, matter, db):
-    auth.login("a_clerk")
-    response = client.post("/r/cases/new", data={
-        "applicant_name": "王五", "applicant_phone": "13812345678", "applicant_id_no": "", "matter_id": matter.id,
-        "window_id": 0, "kind": "promised", "channel": "window", "intake_date": "2026-11-20", "joint_windows": "",
-        "form_token": "x", "materials-0-name": "", "materials-0-form": "copy", "materials-0-copies": "2",
-        "materials-0-note": ""})
     assert response.status_code == 200 and db.session.scalar(select(func.count(ServiceCase.id))) == 0
 
 
@@ -222,22 +228,6 @@ def test_overdue_sweep_is_one_set_based_update_and_idempotent(county, matter, db
     db.session.commit()
     assert len(sweep_overdue(date(2026, 11, 23))) == 3
     assert sweep_overdue(date(2026, 11, 23)) == []
-
-
-def test_two_clerks_completing_the_same_case_one_wins(app, county, matter, db):
-    case = make_case(county["a"], matter, state="accepted", responsible=county["users"]["a_clerk"])
-    start_clock(case, date(2026, 11, 16))
-    db.session.commit()
-    first, second = app.test_client(), app.test_client()
-    for c in (first, second):
-        c.post("/login", data={"username": "a_clerk", "password": "secret-pass-1"})
-    version = case.version
-    data = {"completed_on": "2026-11-18", "result": "办结", "form_version": version}
-    assert first.post(f"/r/cases/{case.id}/t/complete", data=data).status_code == 302
-    late = second.post(f"/r/cases/{case.id}/t/complete", data=data)
-    assert late.status_code in (302, 403)
-    db.session.expire_all()
-    assert db.session.get(ServiceCase, case.id).version == version + 1
 
 
 def test_id_number_masked_for_clerk_shown_to_director(client, auth, county, matter, db):

@@ -19,6 +19,14 @@ def test_demo_builds_default_windows_staff_posts_and_matters(db):
     assert {p.window_id for p in posts} == {w.id for w in windows}
     assert all(p.a_holder_id and p.b_holder_id and p.a_holder_id != p.b_holder_id for p in posts)
     assert len(ctx.matters) >= 40 and all(m.materials for m in ctx.matters if m.kind == "promised")
+    assert all(m.code.startswith("CG-") and m.promised_days <= m.statutory_days for m in ctx.matters)
+    assert sum(m.promised_days <= 0.4 * m.statutory_days for m in ctx.matters) >= 0.9 * len(ctx.matters)
+    assert {c.kind for c in (ctx.county, ctx.township, ctx.other, ctx.subcenter, *ctx.villages)} == {
+        "county", "township", "subcenter", "village"}
+    assert all(v.parent_id == ctx.township.id for v in (ctx.subcenter, *ctx.villages))
+    assert ctx.users["sq_director"].center_id == ctx.other.id and ctx.users["county"].center_id == ctx.county.id
+    assert all(len(u.phone) == 11 and u.phone[:2] in ("13", "15", "18") for u in ctx.users.values())
+    assert len({u.phone for u in ctx.users.values()}) == len(ctx.users)
 
 
 def test_every_demo_matter_passes_catalogue_validation(db):

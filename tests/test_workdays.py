@@ -1,15 +1,16 @@
 """Working days against the official 2026 schedule (State Council notice, make-up days included).
 
 2026: New Year 01-01..03 off, 01-04 (Sun) worked; Spring Festival 02-15..23 off, 02-14 (Sat) and
-02-28 (Sat) worked; Labour Day 05-01..05 off, 05-09 (Sat) worked; National Day and Mid-autumn
-10-01..07 off, 09-20 (Sun) and 10-10 (Sat) worked.
+02-28 (Sat) worked; Qingming 04-04..06 off; Labour Day 05-01..05 off, 05-09 (Sat) worked; Dragon
+Boat 06-19..21 off; Mid-autumn 09-25..27 off (09-25 a Friday); National Day 10-01..07 off,
+09-20 (Sun) and 10-10 (Sat) worked.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import workdays
 from app.deadlines import working_day_deadline
@@ -41,6 +42,16 @@ def test_spring_festival_2026_days_off_and_make_up_saturdays():
     # Friday 02-13 + 1 working day → the make-up Saturday 02-14; + 2 → Tuesday 02-24
     assert add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 14)
     assert add_working_days(date(2026, 2, 13), 2) == date(2026, 2, 24)
+
+
+def test_mid_autumn_2026_takes_friday_september_25_off():
+    assert not is_working_day(date(2026, 9, 25))
+    assert add_working_days(date(2026, 9, 24), 1) == date(2026, 9, 28)
+
+
+def test_working_days_count_back_across_national_day():
+    assert add_working_days(date(2026, 10, 8), -1) == date(2026, 9, 30)
+    assert add_working_days(date(2026, 10, 12), -3) == date(2026, 10, 8)
 
 
 def test_deadline_5_working_days_from_monday_2026_09_28_is_friday_2026_10_09():
@@ -127,4 +138,64 @@ def test_a_bad_line_is_refused_beside_the_field_and_nothing_is_saved(client, aut
         "notice": "x", "holidays": "2027-10-01 2027-10-07 国庆节\n2027-02-30 春节", "makeup_days": ""})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "2027-02-30" in html and 'class="error"' in html
+    assert not workdays.is_confirmed(2027)
+
+
+def test_overlapping_periods_of_a_notice_merge_their_names(db):
+    workdays.enter_notice(2027, [(date(2027, 10, 1), date(2027, 10, 7), "国庆节"),
+                                 (date(2027, 10, 1), date(2027, 10, 1), "中秋节")], [], "国办发明电〔2026〕9号")
+    db.session.commit()
+    names = dict(db.session.execute(select(HolidayDay.day, HolidayDay.name)
+                                    .where(HolidayDay.day >= date(2027, 10, 1))).all())
+    assert names[date(2027, 10, 1)] == "国庆节、中秋节" and names[date(2027, 10, 2)] == "国庆节"
+
+
+def test_a_day_cannot_be_both_off_and_a_make_up_working_day(db):
+    with pytest.raises(ValueError):
+        workdays.enter_notice(2027, [(date(2027, 10, 1), date(2027, 10, 7), "国庆节")],
+                              [(date(2027, 10, 2), "国庆节调休")], "x")
+
+
+def test_a_rolled_back_notice_leaves_the_calendar_as_it_was(db):
+    workdays.enter_notice(2027, [(date(2027, 10, 1), date(2027, 10, 7), "国庆节")], [], "x")
+    assert not is_working_day(date(2027, 10, 1))  # read back inside the transaction
+    db.session.rollback()
+    assert is_working_day(date(2027, 10, 1)) and not workdays.is_confirmed(2027)
+
+
+def test_counting_many_deadlines_reads_each_year_once(db):
+    workdays.invalidate_cache()
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for i in range(5000):
+            working_day_deadline(date(2026, 1, 1) + timedelta(days=i % 365), 20)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) <= 4  # 2026: its year row and days; 2027: its year row. Never one per day.
+
+
+def test_the_page_refuses_a_day_both_off_and_make_up(client, auth, county, db):
+    from tests.conftest import make_user
+    make_user(county["county"], "admin", username="county_admin")
+    db.session.commit()
+    auth.login("county_admin")
+    response = client.post("/admin/holidays/2027", data={
+        "notice": "x", "holidays": "2027-10-01 2027-10-07 国庆节", "makeup_days": "2027-10-02 国庆节调休"})
+    assert response.status_code == 200 and 'class="error"' in response.get_data(as_text=True)
+    assert not workdays.is_confirmed(2027)
+
+
+def test_the_page_refuses_a_make_up_day_on_a_weekday(client, auth, county, db):
+    from tests.conftest import make_user
+    make_user(county["county"], "admin", username="county_admin")
+    db.session.commit()
+    auth.login("county_admin")
+    response = client.post("/admin/holidays/2027", data={
+        "notice": "x", "holidays": "2027-10-01 2027-10-07 国庆节", "makeup_days": "2027-09-27 国庆节调休"})
+    assert response.status_code == 200 and "2027-09-27" in response.get_data(as_text=True)
     assert not workdays.is_confirmed(2027)

@@ -73,6 +73,7 @@ class Child:
     fields: list[Field]
     min_rows: int = 0
     blank_rows: int = 3           # empty rows offered in the form (no JavaScript needed)
+    hide_empty: bool = False      # record page: no section at all when there are no rows
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Transition:
     not_by_author: bool = False        # no self-approval
     on_apply: Callable[[Any, Any], None] | None = None
     css: str = "primary"
+    worklist: bool = True              # False: a correction or note, not work that awaits anyone
 
     def __post_init__(self):
         self.roles = frozenset(self.roles)

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Forbidden
 
 from app import access, audit
 from app.database import writes
@@ -23,7 +24,7 @@ from app.extensions import db
 from app.records import query as rq
 from app.records.forms import build_form, may_unmask
 from app.records.registry import REGISTRY, RecordType
-from app.records.workflow import TransitionRefused, apply_transition, available
+from app.records.workflow import TransitionRefused, apply_transition, available, refusal
 from models.core import AuditEntry, SubmissionToken
 
 bp = Blueprint("records", __name__, url_prefix="/r")
@@ -395,7 +396,10 @@ def transition(key, record_id, name):
     if step is None:
         abort(404)
     if step not in available(rtype, record, current_user):
-        abort(403)
+        # Say why (e.g. someone else took this step a moment ago), with the way back to the record.
+        reason = refusal(rtype, record, step, current_user)
+        return render_template("errors/error.html", error=Forbidden(), reason=reason,
+                               back=url_for("records.view", key=key, record_id=record_id)), 403
     form_class = build_form(rtype, record.center_id, field_names=list(step.fields), with_children=False)
     from wtforms import TextAreaField
     form_class.comment = TextAreaField(_("Comment"))

@@ -86,6 +86,8 @@ def available(rtype: RecordType, record, user) -> list[Transition]:
 def apply_transition(rtype: RecordType, record, name: str, user, values: dict | None = None,
                      comment: str = "") -> None:
     """Check, change, log. Values are the transition's fields; the audit trail is written on flush."""
+    from sqlalchemy.orm.attributes import flag_modified
+
     from app.extensions import db
 
     transition = rtype.workflow.transition(name) if rtype.workflow else None
@@ -104,6 +106,9 @@ def apply_transition(rtype: RecordType, record, name: str, user, values: dict | 
         if field in values:
             setattr(record, field, values[field])
     record.state = transition.target
+    # Always a real UPDATE, even for a step that only adds a note: the version check applies and
+    # the audit trail logs the step.
+    flag_modified(record, "updated_at")
     record._audit_note = ("transition", comment or str(transition.title))
     if transition.on_apply is not None:
         transition.on_apply(record, user)

@@ -24,14 +24,14 @@ def for_user(user, limit: int = 100) -> list[Item]:
         wf = rtype.workflow
         if wf is None:
             continue
-        states = {s for t in wf.transitions if t.roles & roles for s in t.source}
+        states = {s for t in wf.transitions if t.worklist and t.roles & roles for s in t.source}
         if not states:
             continue
         query = (rq.visible_query(rtype, user)
                  .where(rtype.model.state.in_(states), rtype.model.voided.is_(False))
                  .order_by(rtype.model.id).limit(limit * 3))
         for record in db.session.scalars(query):
-            steps = available(rtype, record, user)
+            steps = [t for t in available(rtype, record, user) if t.worklist]
             if steps:
                 items.append(Item(rtype, record, steps))
             if len(items) >= limit:

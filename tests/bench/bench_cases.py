@@ -50,7 +50,7 @@ def generate(app, n_cases: int) -> None:
                           kind="promised", channel="window", responsible_id=clerks[i % len(clerks)],
                           intake_date=intake, clock_start=intake, day_one=intake, due_date=due, provisional=False,
                           applicant_delay_days=0, missing_materials="", answer="", refusal_reason="", remedies="",
-                          transfer_office="", transfer_phone="", higher_authority="", joint_windows="",
+                          transfer_office="", transfer_phone="", higher_authority="",
                           completed_on=due if state in ("completed", "delivered") else None, result="",
                           delivery_method="pickup" if state == "delivered" else "",
                           delivered_on=due if state == "delivered" else None, warned=False, overdue=False,

@@ -17,7 +17,8 @@ def test_clerk_registers_a_case_from_the_matter_materials_list(live_server, page
     page.fill("#applicant_name", "王秀兰")
     page.fill("#applicant_phone", "13712345678")
     page.fill("#applicant_id_no", "11010519491231002X")
-    page.fill("#materials-2-copies", "0")  # the bank card copy is missing
+    page.check("#materials-0-received")  # the bank card copy (the third line) is not ticked: missing
+    page.check("#materials-1-received")
     page.click("button.primary[type=submit]")
     page.wait_for_url("**/r/cases/*")
     assert "王秀兰" in page.locator("h1").inner_text()
