@@ -57,7 +57,7 @@ def _entries_for(obj, actor: int | None, at: datetime) -> list[AuditEntry]:
             else "edit"
         entries.append(AuditEntry(center_id=obj.center_id, record_table=table, record_id=obj.id,
                                   user_id=actor, at=at, action=kind, field=key, before=before,
-                                  after=after, comment=comment if kind != "edit" else ""))
+                                  after=after, comment=comment if kind == action else ""))
     if action == "transition" and not any(e.field == "state" for e in entries):
         # A step that keeps the state (e.g. a note or reminder) is still logged.
         entries.append(AuditEntry(center_id=obj.center_id, record_table=table, record_id=obj.id,

@@ -14,10 +14,11 @@ from sqlalchemy.orm import joinedload
 from app.access import STAFF
 from app.deadlines import working_day_deadline
 from app.extensions import db
-from app.records.registry import Child, Field, PrintForm, RecordType, State, Transition, Workflow, register
+from app.records.registry import (Child, Field, ListView, PrintForm, RecordType, State, Transition, Workflow,
+                                  register)
 from app.records.workflow import TransitionRefused
-from app.timeutil import today
-from app.workdays import add_working_days, next_working_day, working_days_between
+from app.timeutil import cn_date, today
+from app.workdays import add_working_days, is_working_day, next_working_day, working_days_between
 from models.case import (OPEN_STATES, RUNNING_STATES, CaseExtension, CaseHandover, CaseJointWindow, CaseMaterial,
                          ServiceCase)
 from models.catalogue import Department, Matter, Window
@@ -38,6 +39,7 @@ OVERDUE_REASONS = {
     "late_extension": _l("Extension asked after the deadline"),
     "no_reply": _l("No reply: not handled by the next working day"),
     "unjustified_refusal": _l("Refused without good cause"),
+    "not_delivered": _l("Completed but not delivered within the promise"),
 }
 WORKERS = frozenset({CLERK, AGENT})
 HANDLERS = WORKERS | {DEPUTY, DIRECTOR}
@@ -58,13 +60,53 @@ def missing_materials(matter: Matter, received) -> list[str]:
 
 def start_clock(case: ServiceCase, day: date) -> None:
     """The promise counts from `day` (acceptance, or the supplement's arrival) [§6]: day 1 is that
-    day when it is a working day, else the next one; days the applicant caused are added on top."""
+    day when it is a working day, else the next one; days the applicant caused are added on top.
+    The number of days promised is the matter's at this moment, kept on the case."""
+    case.promised_days = max(case.matter.promised_days, 1)
+    count_promise(case, day)
+
+
+def count_promise(case: ServiceCase, day: date) -> None:
+    """Count the case's promise from `day` with the calendar as it stands now."""
     case.clock_start = day
-    promised = max(case.matter.promised_days, 1)
-    deadline = working_day_deadline(day, promised)
+    deadline = working_day_deadline(day, case.promised_days or max(case.matter.promised_days, 1))
     case.day_one = deadline.day_one
     case.due_date = add_working_days(deadline.due, case.applicant_delay_days or 0)
     case.provisional = deadline.provisional
+
+
+# States in which a promise can still be missed (a completed result must still be delivered).
+PROMISE_STATES = OPEN_STATES + ("completed",)
+
+
+def recompute_promises(years: set[int]) -> int:
+    """A year's holiday schedule was entered or changed: count again every case whose promise can
+    still be missed and whose dates cross one of `years` (its flags follow the new date), each change
+    audited with the reason. An extended date a person chose that is now a day off moves to the next
+    working day. Returns the number of cases changed."""
+    if not years:
+        return 0
+    first, last = date(min(years), 1, 1), date(max(years), 12, 31)
+    due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
+    cases = db.session.scalars(select(ServiceCase).where(
+        ServiceCase.state.in_(PROMISE_STATES), ServiceCase.voided.is_(False), ServiceCase.clock_start.is_not(None),
+        ServiceCase.clock_start <= last, due >= first)).all()
+    note = str(_l("Holiday schedule of %(years)s changed: deadline counted again",
+                  years="、".join(str(y) for y in sorted(years))))
+    changed = 0
+    for case in cases:
+        before = (case.day_one, case.due_date, case.extended_due, case.provisional)
+        count_promise(case, case.clock_start)
+        if case.extended_due and not is_working_day(case.extended_due):
+            case.extended_due = next_working_day(case.extended_due)
+        if (case.day_one, case.due_date, case.extended_due, case.provisional) == before:
+            continue
+        changed += 1
+        case.warned = False
+        if case.overdue and case.overdue_reason == "past_due" and case.effective_due >= today():
+            case.overdue, case.overdue_reason = False, ""
+        case._audit_note = ("edit", note)
+    return changed
 
 
 def add_applicant_delay(case: ServiceCase, days: int) -> None:
@@ -127,6 +169,14 @@ def sweep_overdue(on: date) -> list[tuple[int, int, int | None]]:
                            ServiceCase.overdue.is_(False), due.is_not(None), due < on)
                     .values(overdue=True, overdue_reason="past_due", version=ServiceCase.version + 1)
                     .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    # Result not delivered within the promise [§10 (四)], unless the applicant was told in time to
+    # collect it and did not come (申请人原因 [§11]).
+    told_in_time = db.and_(ServiceCase.pickup_notified_on.is_not(None), ServiceCase.pickup_notified_on <= due)
+    flagged += _rows(update(ServiceCase)
+                     .where(ServiceCase.state == "completed", ServiceCase.voided.is_(False),
+                            ServiceCase.overdue.is_(False), due.is_not(None), due < on, ~told_in_time)
+                     .values(overdue=True, overdue_reason="not_delivered", version=ServiceCase.version + 1)
+                     .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
     # No reply [§10 (二)]: neither answered, accepted, refused nor referred by the next working day.
     return flagged + _rows(update(ServiceCase)
                            .where(ServiceCase.state == "registered", ServiceCase.voided.is_(False),
@@ -153,7 +203,7 @@ def sweep_handovers(on: date) -> list[tuple[int, int, int | None]]:
     no_leg = ~select(CaseHandover.id).where(CaseHandover.case_id == ServiceCase.id,
                                             CaseHandover.voided.is_(False)).exists()
     return _rows(update(ServiceCase)
-                 .where(ServiceCase.state == "accepted", ServiceCase.handover_late.is_(False),
+                 .where(ServiceCase.state.in_(("accepted", "reported")), ServiceCase.handover_late.is_(False),
                         ServiceCase.voided.is_(False), ServiceCase.clock_start < add_working_days(on, -1),
                         ServiceCase.matter_id.in_(select(Matter.id).where(Matter.department_id.is_not(None))),
                         no_leg)
@@ -268,12 +318,24 @@ def _complete(case, user):
     late_reason_on_finish(case, case.completed_on, "completed_late")
 
 
+def _pickup_notified(case, user):
+    if case.pickup_notified_on < (case.completed_on or case.intake_date) or case.pickup_notified_on > today():
+        raise TransitionRefused(str(_l("Choose a day between completion and today.")), field="pickup_notified_on")
+
+
+def told_to_collect_in_time(case: ServiceCase) -> bool:
+    """The applicant was told by the promised date that the result was ready [§11]."""
+    due = case.effective_due
+    return case.pickup_notified_on is not None and due is not None and case.pickup_notified_on <= due
+
+
 def _deliver(case, user):
     if case.delivered_on < (case.completed_on or case.intake_date):
         raise TransitionRefused(str(_l("Delivery cannot come before completion.")), field="delivered_on")
     if case.delivered_on > today():
         raise TransitionRefused(str(_l("This day has not come yet.")), field="delivered_on")
-    late_reason_on_finish(case, case.delivered_on, "delivered_late")
+    if not told_to_collect_in_time(case):
+        late_reason_on_finish(case, case.delivered_on, "delivered_late")
 
 
 CASE_WORKFLOW = Workflow(
@@ -322,6 +384,9 @@ CASE_WORKFLOW = Workflow(
                    guard=_responsible_or_manager, comment_required=True, css="secondary", worklist=False),
         Transition("complete", _l("Complete"), ("accepted", "reported"), "completed", HANDLERS,
                    requires=("completed_on", "result"), guard=_responsible_or_manager, on_apply=_complete),
+        Transition("pickup_notified", _l("Applicant told to collect"), ("completed",), "completed", HANDLERS,
+                   requires=("pickup_notified_on",), guard=_responsible_or_manager, on_apply=_pickup_notified,
+                   css="secondary", worklist=False),
         Transition("deliver", _l("Deliver the result"), ("completed",), "delivered", HANDLERS,
                    requires=("delivery_method", "delivered_on"), guard=_responsible_or_manager, on_apply=_deliver),
         Transition("overturn_refusal", _l("Refusal without good cause: handle the case"), ("refused",), "accepted",
@@ -351,6 +416,8 @@ def _validate_case(case: ServiceCase, form, user) -> dict:
         errors["matter_id"] = _l("Choose a matter of this centre's catalogue.")
     if not case.applicant_phone and case.kind != "consult":
         errors["applicant_phone"] = _l("A phone number is needed to tell the applicant the result.")
+    if case.intake_date and case.intake_date > today():
+        errors["intake_date"] = _l("This day has not come yet.")
     errors.update(_joint_window_errors(case))
     return errors
 
@@ -384,6 +451,27 @@ def _before_save_case(case: ServiceCase, user) -> None:
             row.copies = 1 if row.received else 0
 
 
+def _due():
+    return db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
+
+
+# The home page's tiles: each counts, and opens, exactly the cases of its condition.
+CASE_TILES = (
+    ListView("registered_today", _l("Registered today"), lambda on: ServiceCase.intake_date == on),
+    ListView("due_today", _l("Due today"),
+             lambda on: db.and_(ServiceCase.state.in_(RUNNING_STATES), _due() == on)),
+    ListView("warned", _l("Due next working day"),
+             lambda on: db.and_(ServiceCase.state.in_(RUNNING_STATES), ServiceCase.warned.is_(True),
+                                ServiceCase.overdue.is_(False)), "warn"),
+    ListView("overdue", _l("Overdue, not yet delivered"),
+             lambda on: db.and_(ServiceCase.state.in_(PROMISE_STATES), ServiceCase.overdue.is_(True)), "bad"),
+    ListView("awaiting_supplement", _l("Awaiting supplement"),
+             lambda on: ServiceCase.state == "awaiting_supplement"),
+    ListView("handover_late", _l("Not handed over in time"),
+             lambda on: db.and_(ServiceCase.state.in_(OPEN_STATES), ServiceCase.handover_late.is_(True)), "bad"),
+)
+
+
 def _prefill_case(args, center_id) -> dict:
     """Intake: today's date and, once a matter is chosen, its materials list to tick off."""
     data = {"intake_date": today()}
@@ -405,7 +493,7 @@ register(RecordType(
     unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}),
     validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case,
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
-    template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags,
+    template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags, views=CASE_TILES,
     fields=[
         Field("receipt_no", _l("Receipt number"), kind="str", in_form=False, in_list=True, search="prefix"),
         Field("applicant_name", _l("Applicant"), required=True, in_list=True, search="prefix"),
@@ -440,6 +528,8 @@ register(RecordType(
         Field("result", _l("Result"), in_form=False),
         Field("delivery_method", _l("Delivered by"), choices=DELIVERY_CHOICES, in_form=False),
         Field("delivered_on", _l("Delivered on"), in_form=False),
+        Field("pickup_notified_on", _l("Applicant told to collect on"), in_form=False,
+              help=_l("Told by the promised date, a later pick-up does not count as overdue.")),
     ],
     children=[
         Child("materials", _l("Materials"), CaseMaterial, blank_rows=1, fields=[
@@ -500,7 +590,10 @@ def _validate_extension(ext: CaseExtension, form, user) -> dict:
         return {"new_due": _l("Only a case in progress can be extended.")}
     if ext.requested_on and (ext.requested_on > today() or ext.requested_on < (case.clock_start or case.intake_date)):
         errors["requested_on"] = _l("Choose a day between acceptance and today.")
-    if case.effective_due and ext.new_due and ext.new_due <= case.effective_due:
+    if ext.new_due and not is_working_day(ext.new_due):
+        errors["new_due"] = _l("%(day)s is not a working day; the next working day is %(next)s.",
+                               day=cn_date(ext.new_due), next=cn_date(next_working_day(ext.new_due)))
+    elif case.effective_due and ext.new_due and ext.new_due <= case.effective_due:
         errors["new_due"] = _l("The new date must come after the current promise (%(d)s).", d=case.effective_due.isoformat())
     if ext.applicant_notified_on and ext.requested_on and ext.applicant_notified_on < ext.requested_on:
         errors["applicant_notified_on"] = _l("The applicant is told of the extension once it is asked for.")
@@ -614,7 +707,10 @@ def init_app(app) -> None:
     from app.status import status_url
     from app.web import HOME_PANELS, HomePanel
     from app.deadlines import PROVISIONAL_WARNING
-    app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS,
+    from app import workdays
+    if recompute_promises not in workdays.SCHEDULE_LISTENERS:
+        workdays.SCHEDULE_LISTENERS.append(recompute_promises)
+    app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS, case_tiles=CASE_TILES,
                                  provisional_warning=PROVISIONAL_WARNING, promise_before=promise_before,
                                  case_status_url=status_url, case_state=case_state, case_dashboard=case_dashboard)
     if not any(p.template == "cases/_home_panel.html" for p in HOME_PANELS):
@@ -622,21 +718,12 @@ def init_app(app) -> None:
 
 
 def case_dashboard(center_id: int, on: date | None = None) -> dict:
-    """Today's picture of a centre's cases, counted from the records in one grouped query."""
+    """Today's tiles for a centre, counted from the records in one query with the tiles' own conditions."""
     on = on or today()
-    c = ServiceCase
-    due = db.func.coalesce(c.extended_due, c.due_date)
-    is_open, running = c.state.in_(OPEN_STATES), c.state.in_(RUNNING_STATES)
-    counts = db.session.execute(select(
-        db.func.sum(db.case((c.intake_date == on, 1), else_=0)),
-        db.func.sum(db.case((db.and_(running, due == on), 1), else_=0)),
-        db.func.sum(db.case((db.and_(running, c.warned.is_(True), c.overdue.is_(False)), 1), else_=0)),
-        db.func.sum(db.case((db.and_(is_open, c.overdue.is_(True)), 1), else_=0)),
-        db.func.sum(db.case((c.state == "awaiting_supplement", 1), else_=0)),
-        db.func.sum(db.case((db.and_(is_open, c.handover_late.is_(True)), 1), else_=0)),
-    ).where(c.center_id == center_id, c.voided.is_(False))).one()
-    keys = ("registered_today", "due_today", "warned", "overdue", "awaiting_supplement", "handover_late")
-    return dict(zip(keys, (int(v or 0) for v in counts)), today=on)
+    counts = db.session.execute(select(*(db.func.sum(db.case((tile.condition(on), 1), else_=0))
+                                         for tile in CASE_TILES))
+                                .where(ServiceCase.center_id == center_id, ServiceCase.voided.is_(False))).one()
+    return dict(zip((t.key for t in CASE_TILES), (int(v or 0) for v in counts)), today=on)
 
 
 def case_state(case: ServiceCase) -> str:

@@ -58,6 +58,16 @@ def _package_year(year: int) -> dict[date, tuple[bool, str]]:
 
 # ------------------------------------------------------------------ cache
 
+# Called with the set of years whose schedule was just entered or changed (inside the same
+# transaction), so features can recount their deadlines (app.cases registers its recount).
+SCHEDULE_LISTENERS: list = []
+
+
+def _tell_listeners(years: set[int]) -> None:
+    for listener in SCHEDULE_LISTENERS:
+        listener(years)
+
+
 def invalidate_cache() -> None:
     _cache.update(engine=None, at=0.0, years={})
 
@@ -185,6 +195,7 @@ def seed_from_package(years=None) -> int:
         db.session.add(HolidayYear(year=year, confirmed=True, source="package", notice="chinese-calendar"))
     if added:
         _changed()
+        _tell_listeners({y for y in wanted if y in known})
     return added
 
 
@@ -223,3 +234,4 @@ def enter_notice(year: int, holidays: list[tuple[date, date, str]], makeup_days:
     row.entered_by_id, row.entered_at = user_id, now()
     db.session.add(row)
     _changed()
+    _tell_listeners({year})

@@ -41,6 +41,7 @@ class ServiceCase(RecordMixin, db.Model):
     intake_date: Mapped[date] = mapped_column()
     # The clock: acceptance day, or the day the supplement arrived [000 限时办结 §6].
     clock_start: Mapped[date | None]
+    promised_days: Mapped[int | None]                                # the promise given at acceptance
     day_one: Mapped[date | None]
     due_date: Mapped[date | None]
     provisional: Mapped[bool] = mapped_column(default=False)
@@ -59,6 +60,7 @@ class ServiceCase(RecordMixin, db.Model):
     result: Mapped[str] = mapped_column(Text, default="")
     delivery_method: Mapped[str] = mapped_column(String(20), default="")
     delivered_on: Mapped[date | None]
+    pickup_notified_on: Mapped[date | None]                          # applicant told the result is ready
     warned: Mapped[bool] = mapped_column(default=False)
     overdue: Mapped[bool] = mapped_column(default=False, index=True)
     overdue_reason: Mapped[str] = mapped_column(String(40), default="")

@@ -324,17 +324,19 @@ def test_recording_applicant_caused_days_moves_the_promise_and_needs_a_reason(cl
 
 def test_home_panel_counts_todays_cases_from_the_records(client, auth, county, matter, db):
     from app.cases import case_dashboard
-    make_case(county["a"], matter, state="accepted", intake=date(2026, 11, 20), overdue=True)
-    make_case(county["a"], matter, state="awaiting_supplement", intake=date(2026, 11, 23))
-    make_case(county["b"], make_matter(county["b"]), state="accepted", overdue=True)
+    late = make_case(county["a"], matter, state="accepted", intake=date(2026, 11, 20), overdue=True,
+                     receipt_no="2026-000777")
+    make_case(county["a"], matter, state="awaiting_supplement", intake=date(2026, 11, 23), receipt_no="2026-000778")
+    make_case(county["b"], make_matter(county["b"]), state="accepted", overdue=True, receipt_no="2026-000779")
     db.session.commit()
     d = case_dashboard(county["a"].id, date(2026, 11, 23))
     assert (d["registered_today"], d["overdue"], d["awaiting_supplement"]) == (1, 1, 1)
     auth.login("a_director")
     html = client.get("/").get_data(as_text=True)
-    assert "overdue=1" in html
-    listing = client.get("/r/cases/?overdue=1").get_data(as_text=True)
-    assert listing.count('href="/r/cases/') >= 1
+    assert "view=overdue" in html
+    listing = client.get("/r/cases/?view=overdue").get_data(as_text=True)
+    assert f'href="/r/cases/{late.id}"' in listing
+    assert "2026-000777" in listing and "2026-000778" not in listing and "2026-000779" not in listing
 
 
 def test_monthly_report_needs_a_login_and_a_role_that_reads_reports(client, auth, county):

@@ -9,6 +9,7 @@ from sqlalchemy import Select, String, and_, cast, func, or_, select
 from app import access
 from app.extensions import db
 from app.records.registry import RecordType
+from app.timeutil import today
 
 
 def readable_center_ids(rtype: RecordType, user) -> list[int]:
@@ -68,6 +69,10 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
         conditions = [search_condition(getattr(model, f.name), f.search, q) for f in rtype.fields if f.search]
         if conditions:
             query = query.where(or_(*conditions))
+    view = rtype.view(args.get("view") or "")
+    if view is not None:
+        active["view"] = view.key
+        query = query.where(view.condition(today()))
     if rtype.workflow and args.get("state"):
         active["state"] = args["state"]
         query = query.where(model.state == args["state"])

@@ -132,6 +132,16 @@ class PrintForm:
     when: Callable[[Any], bool] | None = None  # and only when this holds for the record
 
 
+@dataclass(frozen=True)
+class ListView:
+    """A named selection of records (a home tile, a saved filter): the same SQL condition counts the
+    tile and filters the list it opens, so the two can never disagree."""
+    key: str
+    title: Any
+    condition: Callable[[Any], Any]   # today's date → SQL condition on the type's model
+    css: str = ""
+
+
 @dataclass
 class RecordType:
     key: str                      # URL slug
@@ -158,6 +168,7 @@ class RecordType:
     template_view: str = "records/view.html"
     template_form: str = "records/form.html"
     nav_group: str = ""
+    views: tuple[ListView, ...] = ()
 
     def __post_init__(self):
         self.permissions = {k: frozenset(v) for k, v in self.permissions.items()}
@@ -167,6 +178,9 @@ class RecordType:
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def view(self, key: str) -> ListView | None:
+        return next((v for v in self.views if v.key == key), None)
 
     @property
     def list_fields(self) -> list[Field]:
