@@ -83,6 +83,20 @@ def current_center() -> Center | None:
     return db.session.get(Center, cid) if cid else None
 
 
+def current_scope_ids() -> set[int]:
+    """The centres the header's choice covers: the chosen centre and the centres below it (the county:
+    every township; a township: itself and its service points), among those the user may see.
+    Lists, filters, exports and ledgers show these; a record's own page stays reachable by its link."""
+    if not current_user.is_authenticated:
+        return set()
+    cache = g.setdefault("_scope_ids", {})
+    cid = current_center_id()
+    if cid not in cache:
+        center = db.session.get(Center, cid) if cid else None
+        cache[cid] = (center.descendant_ids() if center else set()) & visible_center_ids(current_user)
+    return set(cache[cid])
+
+
 def has_role(*roles: str, center_id: int | None = None) -> bool:
     cid = center_id if center_id is not None else current_center_id()
     return bool(roles_in(current_user, cid) & set(roles))
@@ -106,3 +120,4 @@ def require_roles(*roles: str):
 def forget_roles() -> None:
     """Drop this request's cached role maps (after centres or grants change)."""
     g.pop("_role_maps", None)
+    g.pop("_scope_ids", None)

@@ -1,7 +1,7 @@
 """Administration: users and their roles in a centre, and the centres of a county."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -50,7 +50,9 @@ def users():
     if q:
         query = query.where(User.username.ilike(f"%{q}%") | User.name.ilike(f"%{q}%"))
     rows = db.session.scalars(query).all()
+    from app.backup import status_line
     return render_template("admin/users.html", center=center, rows=rows, q=q,
+                           backup_status=status_line(current_app.config),
                            roles_of=lambda u: [access.ROLE_TITLES[g.role] for g in u.grants if g.center_id == center.id])
 
 
@@ -92,7 +94,10 @@ def user_form(user_id: int | None = None):
             user.active = form.active.data
             if form.password.data:
                 user.set_password(form.password.data)
-            if form.unlock.data:
+            if form.unlock.data and user.id is not None and (user.failed_logins or user.locked_until):
+                until = f", waiting until {user.locked_until:%Y-%m-%d %H:%M:%S}" if user.locked_until else ""
+                _log_user_change(user, "login_throttle", f"{user.failed_logins} failed logins{until}",
+                                 _("unlocked by an administrator"))
                 user.locked_until, user.failed_logins = None, 0
             wanted = set(form.roles.data)
             user.grants = [g for g in user.grants if g.center_id != center.id or g.role in wanted] + [

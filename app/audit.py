@@ -5,10 +5,12 @@ A transition or void sets `record._audit_note = (action, comment)` before the fl
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask import has_request_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
@@ -104,3 +106,97 @@ def trail(record) -> list[AuditEntry]:
     return db.session.scalars(select(AuditEntry).where(
         AuditEntry.record_table == record.__table__.name, AuditEntry.record_id == record.id)
         .order_by(AuditEntry.id)).all()
+
+
+# ---------------------------------------------------------------- the trail as the screen shows it
+
+# Columns a record keeps without declaring them as fields (the engine's, or set by a workflow step):
+# their names on screen. Declared fields are named by their declaration.
+COLUMN_LABELS = {
+    "state": _l("State"),
+    "voided": _l("Void"),
+    "void_reason": _l("Reason for voiding"),
+    "voided_at": _l("Voided on"),
+    "day_one": _l("Day 1"),
+    "provisional": _l("Holiday schedule not confirmed"),
+    "missing_materials": _l("Missing materials"),
+    "promised_days": _l("Promised limit (working days)"),
+    "overdue_reason": _l("Why overdue"),
+}
+
+
+@dataclass
+class TrailRow:
+    entry: AuditEntry
+    what: str
+    before: str
+    after: str
+
+
+def _column_field(rtype, name: str):
+    """The declared field, else a field made from the model column (its kind gives the format)."""
+    from app.records.registry import Field, infer_kinds
+
+    declared = rtype.field(name)
+    if declared is not None:
+        return declared
+    if name not in rtype.model.__table__.c:
+        return None
+    choices = None
+    if name == "overdue_reason":
+        try:
+            from app.cases import OVERDUE_REASONS
+            choices = tuple(OVERDUE_REASONS.items())
+        except ImportError:  # pragma: no cover - the cases module is always there
+            choices = None
+    made = Field(name, COLUMN_LABELS.get(name, name), choices=choices)
+    infer_kinds(rtype.model, [made])
+    return made
+
+
+def _shown(f, text: str, unmask: bool) -> str:
+    """A stored value (the text written on flush) as the record's page shows it."""
+    from app.records.registry import format_value, mask_id_number
+
+    if text == "" or f is None:
+        return text
+    if f.kind == "bool":
+        return format_value(f, text == "True")
+    if f.kind == "choice" and f.choices:
+        return str(dict(f.choices).get(text, text))
+    if f.kind in ("ref", "user") and text.isdigit():
+        from models.core import User
+        model = User if f.kind == "user" else f.ref
+        related = db.session.get(model, int(text)) if model is not None else None
+        if related is not None:
+            return related.name if f.kind == "user" else str(related)
+        return text
+    if f.kind == "datetime":
+        try:
+            return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return text
+    if f.kind == "idno" and f.mask and not unmask:
+        return mask_id_number(text)
+    return text
+
+
+def described(rtype, record, unmask: bool = False) -> list[TrailRow]:
+    """The record's trail with field labels and values as the screen shows them (是/否, choice titles,
+    names of windows and people), never column names or raw codes."""
+    wf = rtype.workflow
+    rows = []
+    for e in trail(record):
+        if e.field == "state" and wf is not None:
+            before, after = wf.state(e.before), wf.state(e.after)
+            rows.append(TrailRow(e, "", str(before.title) if before else e.before,
+                                 str(after.title) if after else e.after))
+            continue
+        child = next((c for c in rtype.children if c.name == e.field), None)
+        if child is not None:
+            rows.append(TrailRow(e, str(child.label), e.before, e.after))
+            continue
+        f = _column_field(rtype, e.field) if e.field else None
+        label = str(f.label) if f is not None else str(COLUMN_LABELS.get(e.field, e.field))
+        rows.append(TrailRow(e, label, _shown(f, e.before, unmask), _shown(f, e.after, unmask)))
+    return rows

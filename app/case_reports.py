@@ -96,13 +96,15 @@ def report():
 
 def _excel(center, first, rows):
     from openpyxl import Workbook
+
+    from app.xlsx import append_row
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(first.strftime("%Y-%m"))
-    ws.append([center.name, first.strftime("%Y-%m")])
-    ws.append([_("Window"), _("Registered"), _("Completed"), _("On time"), _("Late"), _("Open and overdue"), _("On-time rate")])
+    append_row(ws, [center.name, first.strftime("%Y-%m")])
+    append_row(ws, [_("Window"), _("Registered"), _("Completed"), _("On time"), _("Late"), _("Open and overdue"), _("On-time rate")])
     for r in rows:
-        ws.append([r.window, r.registered, r.completed, r.on_time, r.late, r.open_overdue,
-                   round(r.on_time_rate, 4) if r.on_time_rate is not None else None])
+        append_row(ws, [r.window, r.registered, r.completed, r.on_time, r.late, r.open_overdue,
+                        round(r.on_time_rate, 4) if r.on_time_rate is not None else None])
     buf = io.BytesIO()
     wb.save(buf)
     return Response(buf.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

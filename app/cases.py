@@ -548,13 +548,17 @@ register(RecordType(
         PrintForm("receipt", _l("Receipt"), "print/case_receipt.html"),
         PrintForm("notice", _l("One-time notification slip"), "print/case_notice.html", form_type="case_notice",
                   states=("awaiting_supplement",)),
+        # Numbered forms only where they apply (opening one issues no number; see records.views.print_view):
+        # an acceptance notice promises a date, so not for a consultation or a case done on the spot;
+        # the joint notice for a case registered as joint, not for a plain promised case of a joint matter.
         PrintForm("acceptance", _l("Acceptance notice"), "print/case_acceptance.html", form_type="case_acceptance",
-                  states=("accepted", "reported", "completed", "delivered")),
+                  states=("accepted", "waiting_applicant", "reported", "completed", "delivered"),
+                  when=lambda case: case.kind in ("promised", "joint", "reported") and case.clock_start is not None),
         PrintForm("refusal", _l("Refusal notice"), "print/case_refusal.html", form_type="case_refusal",
                   states=("refused",)),
         PrintForm("joint", _l("Joint case notice"), "print/case_joint.html", form_type="case_joint",
-                  states=("accepted", "reported", "completed", "delivered"),
-                  when=lambda case: case.kind == "joint" or case.matter.handling_mode == "joint"),
+                  states=("accepted", "waiting_applicant", "reported", "completed", "delivered"),
+                  when=lambda case: case.kind == "joint"),
         PrintForm("transfer", _l("Referral slip"), "print/case_transfer.html", form_type="case_transfer",
                   states=("transferred",)),
     ],

@@ -45,13 +45,13 @@ register(RecordType(
 
 
 def validate_matter(matter: Matter, form, user) -> dict:
-    """Promised limit ≤ statutory limit [000 限时办结 §4]; a promised matter has a promise."""
+    """Promised limit < statutory limit [000 限时办结 §4: 必须少于]; a promised matter has a promise."""
     errors = {}
     if matter.kind == "promised" and (matter.promised_days or 0) < 1:
         errors["promised_days"] = _l("A promised matter needs a promised limit of at least 1 working day.")
-    if (matter.statutory_days or 0) and (matter.promised_days or 0) > matter.statutory_days:
-        errors["promised_days"] = _l("The promised limit may not exceed the statutory limit (%(n)s working days).",
-                                     n=matter.statutory_days)
+    if (matter.statutory_days or 0) and (matter.promised_days or 0) >= matter.statutory_days:
+        errors["promised_days"] = _l("The promised limit must be less than the statutory limit "
+                                     "(%(n)s working days).", n=matter.statutory_days)
     return errors
 
 
@@ -76,7 +76,7 @@ register(RecordType(
         Field("handling_mode", _l("Handling mode"), choices=HANDLING_MODE_CHOICES, required=True, filter=True),
         Field("statutory_days", _l("Statutory limit (working days)"), required=True, min=0, max=365, in_list=True),
         Field("promised_days", _l("Promised limit (working days)"), required=True, min=0, max=365, in_list=True,
-              help=_l("At most the statutory limit; by default at most 40% of it.")),
+              help=_l("Less than the statutory limit; by default at most 40% of it.")),
         Field("basis", _l("Legal basis")),
         Field("conditions", _l("Conditions")),
         Field("procedure", _l("Procedure")),
@@ -109,4 +109,15 @@ register(RecordType(
     validate=lambda post, form, user: (
         {"b_holder_id": _l("A and B must be two different people.")}
         if post.a_holder_id and post.a_holder_id == post.b_holder_id else {}),
+    warnings=lambda post: post_warnings(post),
 ))
+
+
+def post_warnings(post: Post) -> list:
+    """000 AB岗 §1: every post has an A holder and a B holder who stands in; saved, but said."""
+    out = []
+    if not post.a_holder_id:
+        out.append(_l("This post has no A holder: every post has an A and a B holder (AB岗)."))
+    if not post.b_holder_id:
+        out.append(_l("This post has no B holder to stand in: every post has an A and a B holder (AB岗)."))
+    return out

@@ -18,10 +18,11 @@ def init_app(app) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demo_data)
     app.cli.add_command(serve)
-    from app import workdays_cli
+    from app import backup, workdays_cli
     from jobs import cli as jobs_cli
     workdays_cli.register(app)
     jobs_cli.register(app)
+    backup.register(app)
 
 
 @click.command("create-admin")
@@ -31,8 +32,10 @@ def init_app(app) -> None:
 @with_appcontext
 def create_admin(username: str, password: str, center_code: str | None) -> None:
     """Create an administrator for a first install."""
-    if len(password) < 8:
-        raise click.UsageError("password: at least 8 characters")
+    from forms.auth import password_problem
+    problem = password_problem(password)
+    if problem:
+        raise click.UsageError(f"password / 密码: {problem}")
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.UsageError(f"user {username} exists")
     if center_code:
@@ -107,11 +110,74 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
     ensure_registered()  # parse the CJK fonts now, so the first printout of the day is not the slow one
     jobs = None
     if not no_jobs:
-        from app.config import ROOT
-        jobs = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"], cwd=ROOT)
-    click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{lan_address()}:{port})")
+        jobs = start_jobs_process([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"])
+    address = lan_address()
+    click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{address}:{port})")
+    _set_public_base_url(address, port)
     try:
-        waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+        with stop_on_signals():  # SIGTERM (kill, a service manager) ends waitress normally, so finally runs
+            waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
     finally:
-        if jobs is not None:
-            jobs.terminate()
+        stop_jobs_process(jobs)
+
+
+def _set_public_base_url(address: str, port: int) -> None:
+    """Printed links and QR codes must open on a citizen's phone: the office-network address by default."""
+    from printouts.links import reachable_base_url
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    if configured:
+        click.echo(f"Printed links and QR codes: {configured}")
+        return
+    base = reachable_base_url(address, port)
+    if base:
+        current_app.config["PUBLIC_BASE_URL"] = base
+        click.echo(f"Printed links and QR codes: {base}")
+        return
+    click.echo(f"警告：找不到本机的办公网络地址（只有 {address}），回执二维码和打印的链接将使用浏览器访问的地址，"
+               f"在本机打印时手机无法打开。请设置环境变量 PUBLIC_BASE_URL，例如 http://192.168.1.20:{port}\n"
+               f"WARNING: no office-network address found (only {address}); printed links and QR codes fall back "
+               f"to the address each request came to. Set PUBLIC_BASE_URL, e.g. http://192.168.1.20:{port}", err=True)
+
+
+def start_jobs_process(argv: list[str]) -> subprocess.Popen:
+    """The scheduled-jobs child of `serve`: told our pid, it exits by itself if we die (even by SIGKILL)."""
+    import os
+
+    from app.config import ROOT
+    return subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ, HALL_PARENT_PID=str(os.getpid())))
+
+
+def stop_jobs_process(child: subprocess.Popen | None) -> None:
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+class stop_on_signals:
+    """While inside: SIGTERM, SIGHUP (terminal closed) and SIGBREAK (Windows console) raise SystemExit
+    in the main thread, which waitress treats as a normal stop."""
+
+    NAMES = ("SIGTERM", "SIGHUP", "SIGBREAK")
+
+    def __enter__(self):
+        import signal
+
+        def stop(signum, _frame):
+            raise SystemExit(128 + signum)
+        self.previous = {}
+        for name in self.NAMES:
+            if hasattr(signal, name):
+                number = getattr(signal, name)
+                self.previous[number] = signal.signal(number, stop)
+        return self
+
+    def __exit__(self, *_exc):
+        import signal
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        return False

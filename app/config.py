@@ -57,5 +57,15 @@ def from_environment() -> dict:
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "PDF_FONT_PATH": os.environ.get("PDF_FONT_PATH", ""),
+        # Where citizens' phones reach this system (http://192.168.1.20:5000): every printed link and QR code
+        # uses it. Unset: `serve` sets the office-network address it prints; else the address a request came to.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
         "PAGE_SIZE": 25,
+        # Daily backups go here (a USB disk or a network share works); `flask backup --to` overrides it.
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR") or str(folder / "backups"),
+        # Days the audit trail is kept; unset = forever. Never below 183 days (jobs.housekeeping clamps it).
+        "AUDIT_KEEP_DAYS": os.environ.get("AUDIT_KEEP_DAYS", "").strip() or None,
+        # The hall's own shared kiosk(s) (addresses or networks, comma-separated): the public case lookup
+        # gets a much higher per-address limit than other addresses; the per-receipt limit applies to all.
+        "KIOSK_ADDRESSES": [a.strip() for a in os.environ.get("KIOSK_ADDRESSES", "").split(",") if a.strip()],
     }

@@ -302,13 +302,32 @@ def build_demo() -> DemoContext:
     return ctx
 
 
+# The order logins are listed in: the county's administrator first (the only one who enters a year's
+# holiday notice), then who decides, then who works the counter.
+LOGIN_ORDER = (ADMIN, COUNTY, DIRECTOR, DEPUTY, LEADER, INSPECTOR, AGENT, CLERK)
+
+
 def demo_logins() -> list[tuple[str, str]]:
+    """(username, what it is) for every account in the database, county administrator first.
+
+    Called right after the demo is built, which happens only in an empty database: every account is a
+    demo account (all with DEMO_PASSWORD)."""
+    from sqlalchemy import select
+
     from app.access import ROLE_TITLES
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+
+    def rank(user):
+        roles = {g.role for g in user.grants}
+        first = min((LOGIN_ORDER.index(r) for r in roles if r in LOGIN_ORDER), default=len(LOGIN_ORDER))
+        return (user.center.kind != "county", user.center.kind != "township", user.center_id, first, user.id)
+
     out = []
-    for username, name, roles, _w, _d in STAFF:
-        if username in ("clerk1", "agent", "inspector", "deputy", "director", "leader", "admin"):
-            out.append((username, f"{ROLE_TITLES[roles[0]]} {name}"))
-    out.append(("county", f"{ROLE_TITLES[COUNTY]} 邓志远"))
+    for user in sorted(users, key=rank):
+        roles = sorted({g.role for g in user.grants}, key=lambda r: LOGIN_ORDER.index(r) if r in LOGIN_ORDER else 99)
+        titles = "、".join(str(ROLE_TITLES.get(r, r)) for r in roles)
+        note = "；录入每年节假日安排" if user.center.kind == "county" and ADMIN in roles else ""
+        out.append((user.username, f"{titles} {user.name}（{user.center.name}{note}）"))
     return out
 
 

@@ -25,6 +25,21 @@ def _admins_only():
     return None
 
 
+def source_text(row: HolidayYear | None, confirmed: bool) -> str:
+    """Where a year's schedule comes from, in words: the notice an administrator entered, or the State
+    Council notice supplied with the system (never the name of the package that carries it)."""
+    if row is not None and row.source == "notice":
+        return row.notice
+    if (row is not None and row.source == "package") or confirmed:
+        return _("State Council General Office notice (supplied with the system)")
+    return ""
+
+
+@bp.app_template_global("holiday_source")
+def _holiday_source(row, confirmed):
+    return source_text(row, confirmed)
+
+
 @bp.route("/")
 def years():
     current = today().year

@@ -101,8 +101,8 @@ def init_app(app) -> None:
 
 def _feature_blueprints():
     """Blueprints of feature modules; each module exposes `bp`."""
-    from app import admin, case_reports, holidays_views, status
-    return [admin.bp, holidays_views.bp, status.bp, case_reports.bp]
+    from app import admin, case_reports, holidays_views, public, status
+    return [admin.bp, holidays_views.bp, status.bp, case_reports.bp, public.bp]
 
 
 def _error_page(error):
@@ -110,8 +110,11 @@ def _error_page(error):
 
 
 @bp.route("/")
-@login_required
 def home():
+    """Staff: their own home. A visitor: the centre's public home (SPEC §4.16)."""
+    if not current_user.is_authenticated:
+        from app.public import public_home
+        return public_home()
     from app.records import worklist
     items = worklist.for_user(current_user, limit=50)
     roles = access.roles_in(current_user, access.current_center_id())

@@ -4,6 +4,8 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from forms.auth import StrongPassword
+
 REQUIRED = _l("This field is required.")
 
 
@@ -23,7 +25,7 @@ class UserForm(FlaskForm):
     roles = CheckboxList(_l("Roles in this centre"))
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"), validators=[
-        Optional(), Length(min=8, max=128, message=_l("At least 8 characters."))],
+        Optional(), Length(max=128, message=_l("Too long.")), StrongPassword()],
         description=_l("Required for a new user; leave empty to keep the current password."))
     unlock = BooleanField(_l("Unlock after failed logins"))
 

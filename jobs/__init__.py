@@ -30,6 +30,8 @@ JOBS: list[Job] = [
         "Refresh the database's query-planner statistics"),
     Job("purge_notifications", "jobs.housekeeping:purge_notifications", {"hour": 2, "minute": 30},
         "Delete read notifications older than 180 days"),
+    Job("backup", "jobs.backup_jobs:daily_backup", {"hour": 12, "minute": 15},
+        "Back up the database to BACKUP_DIR (30 daily and 12 monthly kept)"),
 ]
 
 

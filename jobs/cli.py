@@ -22,14 +22,26 @@ def group(ctx):
 @group.command("start")
 def start():
     """Run the scheduler until stopped (`serve` starts it beside the web server)."""
-    from jobs.scheduler import build_scheduler
+    import os
+
+    from jobs import scheduler as scheduler_module
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    scheduler = build_scheduler(current_app._get_current_object())
-    click.echo("scheduler started: " + ", ".join(j.id for j in scheduler.get_jobs()))
+    app = current_app._get_current_object()
     try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        lock = scheduler_module.acquire_lock(app)
+    except scheduler_module.SchedulerLocked as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if os.environ.get("HALL_PARENT_PID", "").isdigit():  # started by `serve`: die with it
+            scheduler_module.exit_with_parent(int(os.environ["HALL_PARENT_PID"]))
+        scheduler = scheduler_module.build_scheduler(app)
+        click.echo("scheduler started: " + ", ".join(j.id for j in scheduler.get_jobs()))
+        try:
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+    finally:
+        lock.release()
 
 
 @group.command("run")

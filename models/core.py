@@ -86,13 +86,18 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=globals()['PASSWORD_METHOD'])
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session cookie issued so far (and every copy of one) stops working."""
         self.session_epoch = (self.session_epoch or 0) + 1
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > now()
+    def is_locked(self, at: datetime | None = None) -> bool:
+        """Inside a login delay after repeated failures (see app.auth): attempts are refused until it ends."""
+        return self.locked_until is not None and self.locked_until > (at or now())
 
 
 class RoleGrant(db.Model):

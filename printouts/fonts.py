@@ -161,10 +161,10 @@ _lock = threading.Lock()
 _registered: dict[str, list[str] | str] = {}  # config spec -> family names, or the error message
 
 
-def _register(fonts: list[FontFile]) -> list[str]:
+def _register(fonts: list[FontFile], problems: list[str] | None = None) -> list[str]:
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+    from reportlab.pdfbase.ttfonts import TTFont
     from xhtml2pdf import default as x2p_default
 
     families = []
@@ -172,8 +172,10 @@ def _register(fonts: list[FontFile]) -> list[str]:
         family = font.family
         try:
             ttf = TTFont(family, str(font.path), subfontIndex=font.index)
-        except (TTFError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a damaged file fails anywhere in the parser (struct.error …)
             log.error("CJK font %s cannot be embedded: %s", font, exc)
+            if problems is not None:
+                problems.append(f"字体文件 {font} 已损坏或不是完整的字体，无法读取")
             continue
         if ord("中") not in ttf.face.charToGlyph:
             log.error("Font %s has no Chinese characters; not used for PDFs", font)
@@ -203,7 +205,7 @@ def ensure_registered() -> list[str]:
                 fonts, problems = find_fonts(spec)
                 for problem in problems:
                     log.error("%s", problem)
-                families = _register(fonts) if fonts else []
+                families = _register(fonts, problems) if fonts else []
                 state = families or " ".join([*problems, MISSING_MESSAGE])
                 _registered[spec] = state
     if isinstance(state, str):

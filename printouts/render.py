@@ -6,6 +6,7 @@ from the caller's context (record, number, today …) and the app's Jinja filter
 from __future__ import annotations
 
 import logging
+import re
 from io import BytesIO
 from pathlib import Path
 
@@ -24,6 +25,38 @@ SCREEN_FONTS = Markup("'WenQuanYi Micro Hei', 'WenQuanYi Zen Hei', 'Microsoft Ya
 
 class PrintError(RuntimeError):
     """xhtml2pdf could not make the PDF."""
+
+
+class PrintTooLarge(PrintError):
+    """The form's text is far beyond what its paper can hold: refused before xhtml2pdf starts.
+
+    xhtml2pdf lays text out at about 0.13 s per 1,000 CJK characters in one cell on this project's machine
+    (250,000 characters: 30 s, 5,000,000: minutes and gigabytes), and a render cannot be interrupted, so the
+    budget is a size checked before rendering."""
+
+    def __init__(self, template_name: str, size: int, limit: int):
+        super().__init__(f"{template_name}: {size} characters of HTML, at most {limit}")
+        self.template_name, self.size, self.limit = template_name, size, limit
+
+
+# The most HTML (not counting embedded data: images) a PDF may be made from: a paper form is 4,000–15,000;
+# 60,000 is some 25 pages of dense Chinese text and about 7 s to render. Long lists have their own budget.
+MAX_SOURCE_CHARS = 60_000
+SOURCE_LIMITS = {"print/ledger.html": 3_000_000}
+_DATA_URI = re.compile(r"data:[^\"')\s]+")
+
+
+def source_size(html: str) -> int:
+    """The characters xhtml2pdf has to lay out, roughly: the HTML without embedded images."""
+    return len(_DATA_URI.sub("", html))
+
+
+def check_size(template_name: str, html: str) -> None:
+    limit = SOURCE_LIMITS.get(template_name, MAX_SOURCE_CHARS)
+    if len(html) > limit:  # cheap test first; data: images only count when they are what tips it over
+        size = source_size(html)
+        if size > limit:
+            raise PrintTooLarge(template_name, size, limit)
 
 
 def _context(medium: str, context: dict) -> dict:
@@ -57,6 +90,7 @@ def render_pdf(template_name: str, **context) -> bytes:
     families = ensure_registered()
     html = render_template(template_name, **_context("pdf", context),
                            print_fonts=", ".join(families), font_problem=None, missing_glyphs="")
+    check_size(template_name, html)
     missing = uncovered_characters(html)
     if missing:
         log.warning("%s: no PDF font has %s; they print blank", template_name, "".join(sorted(missing)))
@@ -82,4 +116,4 @@ def _static_files(static: Path):
     return link_callback
 
 
-__all__ = ["FontMissing", "PrintError", "render_html", "render_pdf"]
+__all__ = ["FontMissing", "PrintError", "PrintTooLarge", "render_html", "render_pdf"]

@@ -6,6 +6,7 @@ the type's declaration allows; another centre's records are invisible (404) on e
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from app.records import REGISTRY, load_record_types
 from models.core import ROLES
@@ -79,6 +80,51 @@ def test_county_supervisor_reads_every_centre_of_the_county(client, auth, county
     auth.login("county_sup")
     expected = 200 if rtype.allows("read", frozenset({"county"})) else 404
     assert client.get(f"/r/{key}/{records[key].id}").status_code == expected
+
+
+def test_county_supervisor_sees_the_selected_centres_cases(client, auth, county, db):
+    """The header's centre switch: with 石桥镇 chosen, lists, filters, exports and choices are 石桥镇's;
+    with the county chosen (the default), the whole county."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.conftest import make_case, make_user, make_window
+
+    make_case(county["a"], applicant_name="城关甲")
+    make_case(county["b"], applicant_name="石桥乙")
+    make_window(county["a"], 4, "城关四号窗口")
+    make_window(county["b"], 3, "石桥三号窗口")
+    make_user(county["county"], "admin", username="county_admin")
+    db.session.commit()
+
+    def filters(html):
+        return html.split('class="filters"', 1)[1].split("</form>", 1)[0]
+
+    auth.login("county_sup")
+    whole = client.get("/r/cases/").get_data(as_text=True)
+    assert "城关甲" in whole and "石桥乙" in whole
+    assert client.post("/center", data={"center_id": county["b"].id}).status_code == 302
+    page = client.get("/r/cases/").get_data(as_text=True)
+    assert "石桥乙" in page and "城关甲" not in page
+    assert "石桥三号窗口" in filters(page) and "城关四号窗口" not in filters(page)
+    assert "b_clerk" in filters(page) and "a_clerk" not in filters(page) and "county_sup" not in filters(page)
+    rows = list(load_workbook(io.BytesIO(client.get("/r/cases/export.xlsx").data)).active.values)
+    assert [r for r in rows if "石桥乙" in r] and not [r for r in rows if "城关甲" in r]
+    assert "城关甲" not in client.get("/r/cases/ledger").get_data(as_text=True)
+    auth.logout()
+
+    # A county administrator with 石桥镇 chosen: the form offers 石桥镇's staff, and the new record is 石桥镇's.
+    auth.login("county_admin")
+    client.post("/center", data={"center_id": county["b"].id})
+    form = client.get("/r/posts/new").get_data(as_text=True)
+    assert "b_clerk" in form and "a_clerk" not in form and "county_admin</option>" not in form
+    response = client.post("/r/posts/new", data={"name": "综合受理岗", "window_id": 0, "duties": "", "form_token": "p1",
+                                                 "a_holder_id": county["users"]["b_clerk"].id,
+                                                 "b_holder_id": county["users"]["b_agent"].id})
+    assert response.status_code == 302
+    from models.catalogue import Post
+    assert db.session.scalar(select(Post.center_id)) == county["b"].id
 
 
 def test_anonymous_is_sent_to_login_from_every_register(client, county):

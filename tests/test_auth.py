@@ -1,5 +1,7 @@
-"""Accounts: login, lockout, password change, centre switching, first admin."""
+"""Accounts: login, throttling, password change, centre switching, first admin."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -16,16 +18,22 @@ def test_wrong_password_is_refused_beside_the_field(client, auth, county):
     response = auth.login("a_clerk", "wrong-password")
     assert response.status_code == 200
     assert 'class="error"' in response.get_data(as_text=True)
-    assert client.get("/").status_code == 302
+    assert "工作人员登录" in client.get("/").get_data(as_text=True)  # still a visitor: the public home
 
 
-def test_account_locks_after_five_failed_logins(client, auth, county, db):
+def test_five_failed_logins_delay_the_account_instead_of_locking_it(client, auth, county, db, monkeypatch):
+    import app.auth as auth_module
+    from app.timeutil import now
+    start = now()
+    monkeypatch.setattr(auth_module, "now", lambda: start)
     for _ in range(5):
         auth.login("a_clerk", "wrong-password")
-    assert auth.login("a_clerk", PASSWORD).status_code == 200  # locked: even the right password fails
+    assert auth.login("a_clerk", PASSWORD).status_code == 200  # inside the delay: even the right password waits
     user = db.session.scalar(select(User).where(User.username == "a_clerk"))
     db.session.refresh(user)
-    assert user.locked_until is not None
+    assert user.locked_until == start + timedelta(seconds=2)  # seconds, not the old 15 minutes
+    monkeypatch.setattr(auth_module, "now", lambda: start + timedelta(seconds=2))
+    assert auth.login("a_clerk", PASSWORD).status_code == 302
 
 
 def test_password_change_ends_the_other_sessions(app, client, auth, county):
@@ -36,7 +44,7 @@ def test_password_change_ends_the_other_sessions(app, client, auth, county):
     response = client.post("/password", data={"current": PASSWORD, "new": "new-pass-123", "confirm": "new-pass-123"})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
-    assert other.get("/").status_code == 302
+    assert "工作人员登录" in other.get("/").get_data(as_text=True)  # logged out: the public home
 
 
 def test_short_new_password_is_refused(client, auth, county):
@@ -73,4 +81,4 @@ def test_logout_needs_a_post(client, auth, county):
     auth.login("a_clerk")
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 302
-    assert client.get("/").status_code == 302
+    assert "工作人员登录" in client.get("/").get_data(as_text=True)  # logged out: the public home

@@ -192,3 +192,18 @@ def test_home_tiles_count_exactly_the_cases_their_lists_show(county, matter, db,
 def test_a_reported_case_not_handed_to_its_department_is_flagged(county, matter, db):
     case = accepted(county, matter, db, date(2026, 11, 16), state="reported")
     assert [r[0] for r in sweep_handovers(date(2026, 11, 18))] == [case.id]
+
+
+# ------------------------------------------------------------------ 18. a phone the applicant can be called on
+
+@pytest.mark.parametrize("phone, ok", [("13812345678", True), ("0737-1234567", True), ("07371234567", True),
+                                       ("0737-12345", True), ("12345", False), ("1381234567", False),
+                                       ("12812345678", False), ("1234567", False)])
+def test_applicant_phone_is_a_mobile_number_or_a_landline_with_area_code(client, auth, county, matter, db, phone, ok):
+    auth.login("a_clerk")
+    data = {"applicant_name": "李四", "applicant_phone": phone, "matter_id": matter.id, "window_id": matter.window_id,
+            "kind": "consult", "channel": "window", "intake_date": "2026-11-23", "form_token": f"p{phone}"}
+    response = client.post("/r/cases/new", data=data)
+    assert (response.status_code == 302) is ok
+    if not ok:
+        assert "11位" in response.get_data(as_text=True) or "11 digits" in response.get_data(as_text=True)

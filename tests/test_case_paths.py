@@ -124,7 +124,7 @@ def test_supplement_for_a_case_not_waiting_for_one_says_why(client, auth, county
     intake(client, matter, intake_date="2026-11-18")
     case = the_case(db)
     response = step(client, db, "cases", case.id, "supplement_received", clock_start="2026-11-19")
-    assert response.status_code == 403
+    assert response.status_code == 409
     assert "This step is not possible in the current state." in response.get_data(as_text=True)
     assert the_case(db).state == "registered"
 
@@ -308,7 +308,7 @@ def test_two_clerks_completing_the_same_case_one_wins_and_the_other_is_told(app,
     data = {"completed_on": "2026-11-18", "result": "办结", "form_version": version}
     assert first.post(f"/r/cases/{case.id}/t/complete", data=data).status_code == 302
     late = second.post(f"/r/cases/{case.id}/t/complete", data={**data, "result": "另一结果"})
-    assert late.status_code == 403
+    assert late.status_code == 409
     assert "This step is not possible in the current state." in late.get_data(as_text=True)
     db.session.expire_all()
     won = db.session.get(ServiceCase, case.id)

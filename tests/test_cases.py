@@ -245,10 +245,12 @@ def test_public_status_reveals_only_state_and_date(client, county, matter, db):
     start_clock(case, date(2026, 11, 16))
     db.session.commit()
     html = client.post("/status/", data={"no": "2026-000777", "phone": "13912345678"}).get_data(as_text=True)
-    assert "2026年11月20日" in html and "张三" not in html and "临时救助" not in html
+    assert "2026年11月20日" in html and "张三" not in html and "11010519491231002X" not in html
+    assert "临时救助申请" in html  # the matter is part of the answer (issue 7, public front door)
     wrong = client.post("/status/", data={"no": "2026-000777", "phone": "13900000000"}).get_data(as_text=True)
     unknown = client.post("/status/", data={"no": "2026-999999", "phone": "13912345678"}).get_data(as_text=True)
-    assert "2026年11月20日" not in wrong and wrong.count('id="status-result"') == unknown.count('id="status-result"') == 1
+    assert "2026年11月20日" not in wrong and "临时救助申请" not in wrong
+    assert wrong.count('id="status-result"') == unknown.count('id="status-result"') == 1
 
 
 def test_public_status_is_rate_limited(client, county, db):

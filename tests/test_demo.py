@@ -43,6 +43,33 @@ def test_demo_logins_can_log_in(client, db):
         client.post("/logout")
 
 
+def printed_logins(output: str) -> list[str]:
+    return [line.split()[0] for line in output.splitlines() if line.startswith("  ") and line.strip()]
+
+
+def test_run_command_prints_the_county_admin(runner, db, monkeypatch):
+    """Only the county's administrator may enter a year's holiday notice: the run command names that login
+    first, and every other demo account that exists, so nobody goes looking for it."""
+    import flask_migrate
+    import waitress
+    monkeypatch.setattr(flask_migrate, "upgrade", lambda **kw: None)  # the test database is already built
+    monkeypatch.setattr(waitress, "serve", lambda *a, **kw: None)
+    result = runner.invoke(args=["serve", "--no-jobs"])
+    assert result.exit_code == 0, result.output
+    logins = printed_logins(result.output)
+    assert logins[0] == "county_admin"
+    every = set(db.session.scalars(select(User.username)))
+    assert set(logins) == every and len(logins) == len(every)
+    assert "县" in result.output.splitlines()[[i for i, l in enumerate(result.output.splitlines())
+                                             if l.strip().startswith("county_admin")][0]]
+
+
+def test_demo_data_command_prints_every_demo_login_county_admin_first(app):
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    logins = printed_logins(result.output)
+    assert logins[0] == "county_admin" and {"county", "admin", "sq_director", "clerk14"} <= set(logins)
+
+
 def test_demo_data_command_refuses_a_database_with_users(runner):
     assert runner.invoke(args=["demo-data"]).exit_code == 0
     assert runner.invoke(args=["demo-data"]).exit_code != 0

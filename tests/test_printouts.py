@@ -338,3 +338,56 @@ def test_form_numbers_are_unique_under_concurrent_requests(app, db):
         t.join(timeout=60)
     assert not errors, errors
     assert sorted(issued) == [f"2026-{n:06d}" for n in range(1, threads * per_thread + 1)]
+
+
+# ---------------------------------------------------------------- the public address printed links use
+
+@pytest.fixture
+def serve_without_serving(app, monkeypatch):
+    """`serve` up to the point where waitress would start (no migration run, no jobs, no server)."""
+    import flask_migrate
+    import waitress
+    from app.extensions import db
+    make_user(make_center(), "admin")
+    db.session.commit()
+    monkeypatch.setattr(flask_migrate, "upgrade", lambda **_kw: None)
+    monkeypatch.setattr(waitress, "serve", lambda *_a, **_kw: None)
+    monkeypatch.setattr("jobs.housekeeping.refresh_statistics", lambda *_a, **_kw: None)
+    return app
+
+
+def test_serve_points_printed_links_at_the_office_network_address(serve_without_serving, monkeypatch):
+    app = serve_without_serving
+    app.config["PUBLIC_BASE_URL"] = ""
+    monkeypatch.setattr("app.cli.lan_address", lambda: "192.168.1.20")
+    result = app.test_cli_runner().invoke(args=["serve", "--no-jobs", "--port", "5001"])
+    assert result.exit_code == 0, result.output
+    assert app.config["PUBLIC_BASE_URL"] == "http://192.168.1.20:5001"
+
+
+def test_serve_keeps_a_configured_public_address(serve_without_serving, monkeypatch):
+    app = serve_without_serving
+    app.config["PUBLIC_BASE_URL"] = "https://hall.example.gov.cn"
+    monkeypatch.setattr("app.cli.lan_address", lambda: "192.168.1.20")
+    result = app.test_cli_runner().invoke(args=["serve", "--no-jobs"])
+    assert result.exit_code == 0, result.output
+    assert app.config["PUBLIC_BASE_URL"] == "https://hall.example.gov.cn"
+
+
+def test_serve_warns_when_no_office_network_address_is_found(serve_without_serving, monkeypatch):
+    app = serve_without_serving
+    app.config["PUBLIC_BASE_URL"] = ""
+    monkeypatch.setattr("app.cli.lan_address", lambda: "127.0.0.1")
+    result = app.test_cli_runner().invoke(args=["serve", "--no-jobs"])
+    assert result.exit_code == 0, result.output
+    assert app.config["PUBLIC_BASE_URL"] == ""  # links fall back to the address each request came to
+    assert "PUBLIC_BASE_URL" in result.output and "127.0.0.1" in result.output
+
+
+def test_public_base_url_comes_from_the_environment(monkeypatch, tmp_path):
+    from app.config import from_environment
+    monkeypatch.setenv("HALL_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://192.168.1.20:5000/")
+    assert from_environment()["PUBLIC_BASE_URL"] == "http://192.168.1.20:5000"
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    assert from_environment()["PUBLIC_BASE_URL"] == ""

@@ -18,7 +18,7 @@ def matter_form(window_id=0, **overrides):
     data = {"code": "QS-9001", "name": "高龄津贴申领", "window_id": window_id, "department_id": 0,
             "business_line": "民政救助", "kind": "promised", "handling_mode": "promised",
             "statutory_days": "20", "promised_days": "5", "basis": "", "conditions": "", "procedure": "",
-            "fee": "不收费", "fee_basis": "", "contact_phone": "0737-1234567", "complaint_phone": "12345",
+            "fee": "不收费", "fee_basis": "", "contact_phone": "0737-1234567", "complaint_phone": "0737-12345",
             "faq": "", "form_token": "tok-1",
             "materials-0-name": "居民身份证", "materials-0-form": "both", "materials-0-copies": "1",
             "materials-0-note": "", "materials-1-name": "户口簿", "materials-1-form": "copy",
@@ -57,6 +57,38 @@ def test_promise_above_statutory_limit_is_refused_beside_the_field_and_nothing_s
     html = response.get_data(as_text=True)
     assert re.search(r'promised_days.*?class="error"', html, re.S)
     assert count(db, Matter) == 0 and count(db, MatterMaterial) == 0
+
+
+def test_promise_equal_to_the_statutory_limit_is_refused(client, auth, county, db):
+    """000 限时办结 §4: the promised limit must be LESS than the statutory one (必须少于)."""
+    auth.login("a_director")
+    response = client.post("/r/matters/new", data=matter_form(statutory_days="10", promised_days="10"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    error = re.search(r'name="promised_days".*?class="error"[^>]*>([^<]+)<', html, re.S)
+    assert error and "必须少于法定时限" in error.group(1)
+    assert count(db, Matter) == 0
+    # One day less is saved (with the 40 % warning).
+    response = client.post("/r/matters/new", data=matter_form(statutory_days="10", promised_days="9"),
+                           follow_redirects=True)
+    assert count(db, Matter) == 1 and "40%" in response.get_data(as_text=True)
+
+
+def test_post_without_b_holder_warns(client, auth, county, db):
+    """000 AB岗 §1: every post has an A and a B holder. Without B it is saved, with a warning; A = B is refused."""
+    from models.catalogue import Post
+    users = county["users"]
+    auth.login("a_director")
+    form = {"name": "民政救助窗口受理岗", "window_id": 0, "a_holder_id": users["a_clerk"].id, "b_holder_id": 0,
+            "duties": "", "form_token": "post-1"}
+    response = client.post("/r/posts/new", data=form, follow_redirects=True)
+    assert count(db, Post) == 1
+    assert "没有B岗" in response.get_data(as_text=True)
+    same = client.post("/r/posts/new", data={**form, "b_holder_id": users["a_clerk"].id, "form_token": "post-2"})
+    assert same.status_code == 200 and count(db, Post) == 1
+    both = client.post("/r/posts/new", data={**form, "b_holder_id": users["a_agent"].id, "form_token": "post-3"},
+                       follow_redirects=True)
+    assert count(db, Post) == 2 and "没有B岗" not in both.get_data(as_text=True)
 
 
 def test_promise_above_40_percent_of_statutory_warns_but_saves(client, auth, county, db):
@@ -106,7 +138,7 @@ def test_void_keeps_the_record_with_its_reason_and_audit(client, auth, county, d
     assert kept.voided and kept.void_reason == "事项已取消"
     assert "事项已取消" in client.get(f"/r/matters/{matter.id}").get_data(as_text=True)
     assert f"/r/matters/{matter.id}\"" not in client.get("/r/matters/").get_data(as_text=True)
-    assert client.get(f"/r/matters/{matter.id}/edit").status_code == 403
+    assert client.get(f"/r/matters/{matter.id}/edit").status_code == 409  # void: not possible now, not "not allowed"
 
 
 def test_edit_is_audited_field_by_field(client, auth, county, db):

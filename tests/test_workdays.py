@@ -111,6 +111,15 @@ def test_holiday_pages_are_for_administrators_only(client, auth, county):
     assert client.get("/admin/holidays/").status_code == 200
 
 
+def test_holiday_page_names_the_source_in_words_not_the_package(client, auth, county, calendar_2026, db):
+    """A schedule supplied with the system is the State Council notice; the Python package's name is no source."""
+    auth.login("a_admin")
+    for url in ("/admin/holidays/", "/admin/holidays/2026"):
+        html = client.get(url).get_data(as_text=True)
+        assert "chinese-calendar" not in html, url
+        assert "国务院办公厅通知（随系统提供）" in html, url
+
+
 def test_a_township_admin_cannot_change_the_shared_schedule(client, auth, county):
     auth.login("a_admin")
     response = client.post("/admin/holidays/2027", data={"notice": "x", "holidays": "2027-01-01 元旦", "makeup_days": ""})

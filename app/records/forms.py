@@ -16,7 +16,9 @@ from app.extensions import db
 from app.records.registry import Child, Field, RecordType
 
 REQUIRED = _l("This field is required.")
-PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{5,8}|12345)$")
+# A mobile number (11 digits from 13x to 19x), or a landline with its area code (0737-1234567; a
+# county hotline such as 0737-12345; an extension after a second dash). Nothing shorter.
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{5,8}(-\d{1,6})?)$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 

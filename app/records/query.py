@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
+from flask import abort, has_request_context
 from sqlalchemy import Select, String, and_, cast, func, or_, select
 
 from app import access
@@ -15,6 +15,15 @@ from app.timeutil import today
 def readable_center_ids(rtype: RecordType, user) -> list[int]:
     return sorted(cid for cid in access.visible_center_ids(user)
                   if rtype.allows("read", access.roles_in(user, cid)))
+
+
+def listed_center_ids(rtype: RecordType, user) -> list[int]:
+    """The centres a list, export or ledger shows: readable ones within the centre chosen in the header."""
+    readable = readable_center_ids(rtype, user)
+    if not has_request_context() or getattr(access.current_user, "id", None) != getattr(user, "id", None):
+        return readable  # not the signed-in user's screen (a job, a report for someone else)
+    scope = access.current_scope_ids()
+    return [cid for cid in readable if cid in scope]
 
 
 def visible_query(rtype: RecordType, user) -> Select:
@@ -57,7 +66,8 @@ def search_condition(column, mode, q: str):
 def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     """Apply the list page's search, filters and sort; returns the query and the active filters."""
     model = rtype.model
-    query = visible_query(rtype, user)
+    listed = listed_center_ids(rtype, user)
+    query = visible_query(rtype, user).where(model.center_id.in_(listed))
     active: dict = {}
     if args.get("void") != "1":
         query = query.where(model.voided.is_(False))
@@ -76,7 +86,7 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     if rtype.workflow and args.get("state"):
         active["state"] = args["state"]
         query = query.where(model.state == args["state"])
-    if args.get("center", type=int) and len(readable_center_ids(rtype, user)) > 1:
+    if args.get("center", type=int) and len(listed) > 1:
         active["center"] = args.get("center", type=int)
         query = query.where(model.center_id == active["center"])
     for f in rtype.filter_fields:

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.records import query as rq
 from app.records.forms import build_form, may_unmask
 from app.records.registry import REGISTRY, RecordType
-from app.records.workflow import TransitionRefused, apply_transition, available, refusal
+from app.records.workflow import TransitionRefused, apply_transition, available, not_in_this_state, refusal
 from models.core import AuditEntry, SubmissionToken
 
 bp = Blueprint("records", __name__, url_prefix="/r")
@@ -60,31 +60,58 @@ def list_view(key):
     ctx = dict(rtype=rtype, rows=rows, total=total, page=page, pages=pages, active=active,
                can_create=_can_create(rtype), filter_choices=_filter_choices(rtype),
                unmask=lambda r: may_unmask(rtype, current_user, r.center_id),
-               centers=_readable_centers(rtype))
+               centers=_readable_centers(rtype), show_id=_own_number(rtype) is None)
     if _is_htmx():
         return render_template("records/_table.html", **ctx)
     return render_template("records/list.html", **ctx)
 
 
+def _own_number(rtype):
+    """The type's own number (受理编号, window number) when it has one in its list: lists and exports lead
+    with it and the internal id stays out of sight (the number links to the record)."""
+    return next((f for f in rtype.list_fields if f.name == "number" or f.name.endswith("_no")), None)
+
+
 def _readable_centers(rtype):
     from models.core import Center
-    ids = rq.readable_center_ids(rtype, current_user)
+    ids = rq.listed_center_ids(rtype, current_user)
     if len(ids) < 2:
         return []
     return db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.name)).all()
 
 
+def _choice_centers(rtype):
+    """Centres whose windows, departments and staff the list's filters offer: those the list shows;
+    the county centre itself only when it is the only one (its supervisors own no township records)."""
+    from models.core import Center
+    ids = rq.listed_center_ids(rtype, current_user)
+    centers = db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.name)).all()
+    below = [c for c in centers if c.kind != "county"]
+    return below or centers
+
+
 def _filter_choices(rtype):
     from app.records.forms import ref_choices, user_choices
-    center_id = access.current_center_id()
+    centers = _choice_centers(rtype)
+    several = len(centers) > 1
+
+    def gather(pick):
+        seen, out = set(), []
+        for center in centers:
+            for value, label in pick(center.id):
+                if value not in seen:
+                    seen.add(value)
+                    out.append((value, f"{center.name} · {label}" if several else label))
+        return out
+
     out = {}
     for f in rtype.filter_fields:
         if f.kind == "choice":
             out[f.name] = list(f.choices)
         elif f.kind == "ref":
-            out[f.name] = ref_choices(f.ref, center_id, blank=False)
+            out[f.name] = gather(lambda cid, model=f.ref: ref_choices(model, cid, blank=False))
         elif f.kind == "user":
-            out[f.name] = user_choices(center_id, blank=False)
+            out[f.name] = gather(lambda cid: user_choices(cid, blank=False))
         elif f.kind == "bool":
             out[f.name] = [("1", _("Yes")), ("0", _("No"))]
     return out
@@ -95,21 +122,27 @@ def export_view(key):
     """The list as filtered on screen, as an Excel workbook (same visibility rule as the list)."""
     from openpyxl import Workbook
 
+    from app.xlsx import append_row
+
     rtype = _type_or_404(key)
     centers = rq.readable_center_ids(rtype, current_user)
     if not any(rtype.allows("export", access.roles_in(current_user, c)) for c in centers):
         abort(403)
+    centers = rq.listed_center_ids(rtype, current_user)  # the centre chosen in the header
     query, _active = rq.filtered_query(rtype, current_user, request.args)
     allowed = [c for c in centers if rtype.allows("export", access.roles_in(current_user, c))]
     query = query.where(rtype.model.center_id.in_(allowed))
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(re.sub(r"[\\/*?:\[\]]", " ", str(rtype.title_plural))[:31])
     fields = rtype.list_fields
-    ws.append([_("No."), *[str(f.label) for f in fields], *([_("State")] if rtype.workflow else [])])
+    show_id = _own_number(rtype) is None
+    append_row(ws, [*([_("No.")] if show_id else []), *[str(f.label) for f in fields],
+                    *([_("State")] if rtype.workflow else [])])
     for record in db.session.scalars(query.limit(100_000)):
         values = [_cell(rtype, f, record) for f in fields]
         state = rtype.workflow.state(record.state) if rtype.workflow else None
-        ws.append([record.id, *values, *([str(state.title) if state else record.state] if rtype.workflow else [])])
+        append_row(ws, [*([record.id] if show_id else []), *values,
+                        *([str(state.title) if state else record.state] if rtype.workflow else [])])
     buf = io.BytesIO()
     wb.save(buf)
     name = f"{rtype.key}-{today().isoformat()}.xlsx"
@@ -286,14 +319,15 @@ def new_view(key):
             **{c.name: [{}] * max(c.blank_rows, c.min_rows) for c in rtype.children}, **prefill})
     else:
         form = form_class()
+        # The same form sent again (a double click, or Back then Save): never a second record, whatever
+        # the form holds now; the record this form made, saying so.
+        done = _submitted_before(rtype, form.form_token.data)
+        if done is not None:
+            return _saved_already(key, done)
     if _added_row(rtype, form):
         return render_template(rtype.template_form, rtype=rtype, form=form, record=None, parent=parent)
     if form.validate_on_submit():
         token = form.form_token.data or secrets.token_hex(16)
-        done = db.session.get(SubmissionToken, token)
-        if done is not None and done.record_id:
-            flash(_("This form was already submitted; here is the record it created."), "info")
-            return redirect(url_for("records.view", key=key, record_id=done.record_id))
         record = rtype.model(center_id=center_id)
         if parent is not None:
             setattr(record, rtype.parent[0], parent.id)
@@ -307,14 +341,27 @@ def new_view(key):
                 db.session.flush()
             except IntegrityError:
                 db.session.rollback()
-                done = db.session.get(SubmissionToken, token)
+                done = _submitted_before(rtype, token)
                 if done is None:
                     raise
-                return redirect(url_for("records.view", key=key, record_id=done.record_id))
+                return _saved_already(key, done)
             return _saved(rtype, record)
         if record in db.session:
             db.session.expunge(record)
     return render_template(rtype.template_form, rtype=rtype, form=form, record=None, parent=parent)
+
+
+def _submitted_before(rtype, token: str | None) -> SubmissionToken | None:
+    """The record a form token already made (of this type only)."""
+    done = db.session.get(SubmissionToken, token) if token else None
+    if done is None or not done.record_id or done.record_table != rtype.model.__table__.name:
+        return None
+    return done
+
+
+def _saved_already(key: str, done: SubmissionToken):
+    flash(_("This form was saved already; here is the record it created. Nothing was saved twice."), "info")
+    return redirect(url_for("records.view", key=key, record_id=done.record_id))
 
 
 @bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
@@ -322,7 +369,7 @@ def edit(key, record_id):
     rtype = _type_or_404(key)
     record = rq.get_or_404(rtype, record_id, current_user, "edit")
     if record.voided or not _editable_state(rtype, record):
-        abort(403)
+        return _not_now(rtype, record)
     form_class = build_form(rtype, record.center_id)
     if request.method == "GET":
         data = {f.name: getattr(record, f.name) for f in rtype.fields if f.in_form}
@@ -353,6 +400,15 @@ def edit(key, record_id):
     return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
 
 
+def _not_now(rtype, record, reason: str | None = None):
+    """A change the record's state does not allow: say so (409 Conflict), not "you may not" (403)."""
+    from werkzeug.exceptions import Conflict
+    if reason is None:
+        reason = _("This record is void.") if record.voided else not_in_this_state(rtype, record)
+    return render_template("errors/error.html", error=Conflict(), reason=reason,
+                           back=url_for("records.view", key=rtype.key, record_id=record.id)), 409
+
+
 def _editable_state(rtype, record) -> bool:
     if rtype.workflow is None:
         return True
@@ -370,7 +426,8 @@ def view(key, record_id):
     record = rq.get_or_404(rtype, record_id, current_user)
     roles = access.roles_in(current_user, record.center_id)
     return render_template(
-        rtype.template_view, rtype=rtype, record=record, trail=audit.trail(record),
+        rtype.template_view, rtype=rtype, record=record,
+        trail=audit.described(rtype, record, may_unmask(rtype, current_user, record.center_id)),
         transitions=[] if record.voided else available(rtype, record, current_user),
         can_edit=rtype.allows("edit", roles) and not record.voided and _editable_state(rtype, record),
         can_void=rtype.allows("void", roles) and not record.voided,
@@ -398,8 +455,10 @@ def transition(key, record_id, name):
     if step not in available(rtype, record, current_user):
         # Say why (e.g. someone else took this step a moment ago), with the way back to the record.
         reason = refusal(rtype, record, step, current_user)
-        return render_template("errors/error.html", error=Forbidden(), reason=reason,
-                               back=url_for("records.view", key=key, record_id=record_id)), 403
+        if not record.voided and record.state in step.source:  # who may (roles, guards): 403
+            return render_template("errors/error.html", error=Forbidden(), reason=reason,
+                                   back=url_for("records.view", key=key, record_id=record_id)), 403
+        return _not_now(rtype, record, reason)
     form_class = build_form(rtype, record.center_id, field_names=list(step.fields), with_children=False)
     from wtforms import TextAreaField
     form_class.comment = TextAreaField(_("Comment"))
@@ -448,7 +507,7 @@ def void(key, record_id):
     rtype = _type_or_404(key)
     record = rq.get_or_404(rtype, record_id, current_user, "void")
     if record.voided:
-        abort(403)
+        return _not_now(rtype, record)
     form = VoidForm()
     if form.validate_on_submit():
         record.voided = True
@@ -463,12 +522,14 @@ def void(key, record_id):
 
 # ---------------------------------------------------------------- printouts
 
-@bp.route("/<key>/<int:record_id>/print/<name>")
+@bp.route("/<key>/<int:record_id>/print/<name>", methods=["GET", "POST"])
 @bp.route("/<key>/<int:record_id>/print/<name>.pdf", endpoint="print_pdf")
-@writes
 def print_view(key, record_id, name):
+    """A printout. GET only reads (never @writes): it shows the number the form already has. A numbered
+    form gets its number by POST ("出具并编号"), committed at once, then back to the print view; a reprint
+    keeps it. The PDF is rendered with no write transaction open, so a long render blocks no clerk."""
     import printouts
-    from app.numbering import number_for
+    from app.numbering import issued_number, number_for
 
     rtype = _type_or_404(key)
     record = rq.get_or_404(rtype, record_id, current_user)
@@ -476,9 +537,20 @@ def print_view(key, record_id, name):
                  if p.name == name), None)
     if form is None:
         abort(404 if all(p.name != name for p in rtype.prints) else 403)
-    number = number_for(record, form) if form.form_type else ""
+    here = url_for("records.print_view", key=key, record_id=record_id, name=name)
+    if request.method == "POST":
+        if form.form_type:
+            try:
+                number_for(record, form)
+                db.session.commit()  # its own short transaction, before anything is rendered
+            except IntegrityError:  # someone issued it at the same moment: theirs stands, ours rolls back
+                db.session.rollback()
+        return redirect(here, 303)
+    number = issued_number(record, form) if form.form_type else ""
+    if form.form_type and not number and request.endpoint == "records.print_pdf":
+        return redirect(here)  # the print view offers "出具并编号"
     ctx = dict(record=record, rtype=rtype, number=number, today=today(), form=form,
-               unmask=may_unmask(rtype, current_user, record.center_id))
+               issue_url=here if form.form_type and not number else None)
     if request.endpoint == "records.print_pdf":
         pdf = printouts.render_pdf(form.template, **ctx)
         filename = f"{rtype.key}-{record.id}-{name}.pdf"

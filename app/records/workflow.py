@@ -60,12 +60,19 @@ def check_workflow(rtype: RecordType) -> list[str]:
     return [f"{rtype.key}: {p}" for p in problems]
 
 
+def not_in_this_state(rtype: RecordType, record) -> str:
+    """The answer to a step or change the record's state does not allow (not a permission problem)."""
+    state = rtype.workflow.state(record.state) if rtype.workflow else None
+    return _("This step is not possible in the current state. (Now: %(state)s)",
+             state=state.title if state else record.state)
+
+
 def refusal(rtype: RecordType, record, transition: Transition, user) -> str | None:
     """Why the user may not take this transition now (None: allowed)."""
     if record.voided:
         return _("This record is void.")
     if record.state not in transition.source:
-        return _("This step is not possible in the current state.")
+        return not_in_this_state(rtype, record)
     if not transition.roles & access.roles_in(user, record.center_id):
         return _("You may not do this.")
     if transition.not_by_author and record.created_by_id == user.id:
