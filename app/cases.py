@@ -409,6 +409,9 @@ def case_flags(case: ServiceCase) -> list:
 
 def _validate_case(case: ServiceCase, form, user) -> dict:
     errors = {}
+    if _intake_all_received():  # the intake's one tick for "everything on the list was brought"
+        for row in case.materials:
+            row.received = True
     if case.intake_date and case.intake_date > today():
         errors["intake_date"] = _l("The intake day cannot be in the future.")
     matter = db.session.get(Matter, case.matter_id) if case.matter_id else None
@@ -416,10 +419,87 @@ def _validate_case(case: ServiceCase, form, user) -> dict:
         errors["matter_id"] = _l("Choose a matter of this centre's catalogue.")
     if not case.applicant_phone and case.kind != "consult":
         errors["applicant_phone"] = _l("A phone number is needed to tell the applicant the result.")
-    if case.intake_date and case.intake_date > today():
-        errors["intake_date"] = _l("This day has not come yet.")
+    if matter is not None and "matter_id" not in errors:
+        errors.update(_intake_matches_matter(case, matter))
     errors.update(_joint_window_errors(case))
+    if "matter_id" not in errors:
+        errors.update(_then_errors(case, matter))
     return errors
+
+
+def kinds_for(matter: Matter) -> tuple[str, ...]:
+    """The case kinds a matter allows: an on-the-spot matter is done on the spot; any matter can be a
+    consultation."""
+    if matter.kind == "immediate":
+        return ("immediate", "consult")
+    return ("promised", "joint", "reported", "consult")
+
+
+def _intake_matters_materials_for() -> int | None:
+    from flask import has_request_context, request
+    if not has_request_context():
+        return None
+    value = request.form.get("materials_for", "")
+    return int(value) if value.isdigit() else None
+
+
+def _intake_matches_matter(case: ServiceCase, matter: Matter) -> dict:
+    """One matter choice drives the materials list, the window and the kind [一次性告知]: a form whose
+    list was loaded for another matter, a window other than the matter's, or a kind the matter does
+    not allow is refused; the matter of a registered case is not changed afterwards."""
+    loaded_for = _intake_matters_materials_for()
+    if loaded_for is not None and loaded_for != matter.id:
+        return {"matter_id": _l("The materials list below belongs to another matter: load this matter's list again.")}
+    history = inspect(case).attrs.matter_id.history
+    if case.id is not None and history.deleted and history.deleted[0] not in (None, matter.id):
+        return {"matter_id": _l("The matter of a registered case cannot be changed; void it and register again.")}
+    errors = {}
+    if matter.window_id and case.window_id and case.window_id != matter.window_id:
+        errors["window_id"] = _l("This matter is handled at window %(w)s.", w=str(matter.window))
+    if case.kind and case.kind not in kinds_for(matter):
+        errors["kind"] = _l("This matter does not allow this kind of case.")
+    return errors
+
+
+def _then() -> str:
+    from flask import has_request_context, request
+    return request.form.get("then", "") if has_request_context() else ""
+
+
+def _then_errors(case: ServiceCase, matter: Matter | None) -> dict:
+    """Register and accept (or finish on the spot) in one step: only when nothing is missing, so the
+    case is never saved half-way."""
+    from flask import request
+    then = _then()
+    if then not in ("accept", "done") or matter is None:
+        return {}
+    if then == "accept" and case.kind not in ("promised", "joint", "reported"):
+        return {"kind": _l("Only a promised, joint or reported case is accepted; register it only.")}
+    if then == "done" and case.kind != "immediate":
+        return {"kind": _l("Only an on-the-spot case is finished at intake.")}
+    if then == "done" and not request.form.get("result", "").strip():
+        return {"result": _l("Write the result given to the applicant.")}
+    missing = missing_materials(matter, case.materials)
+    if missing:
+        return {"materials": _l("Materials are missing (%(names)s): register the case and give the one-time notice.",
+                                names="、".join(missing))}
+    return {}
+
+
+def _after_create_case(case: ServiceCase, user) -> None:
+    """The intake form's "register and accept" / "register and finish on the spot" buttons."""
+    from flask import request
+
+    from app.records.workflow import apply_transition
+    rtype = CASES
+    then = _then()
+    if then == "accept":
+        apply_transition(rtype, case, "accept", user)
+    elif then == "done":
+        day = case.intake_date
+        apply_transition(rtype, case, "done_on_the_spot", user,
+                         {"result": request.form.get("result", "").strip()[:2000], "completed_on": day})
+        apply_transition(rtype, case, "deliver", user, {"delivery_method": "pickup", "delivered_on": day})
 
 
 def _joint_window_errors(case: ServiceCase) -> dict:
@@ -451,6 +531,38 @@ def _before_save_case(case: ServiceCase, user) -> None:
             row.copies = 1 if row.received else 0
 
 
+def _intake_all_received() -> bool:
+    from flask import has_request_context, request
+    return has_request_context() and request.method == "POST" and request.form.get("all_received") == "1"
+
+
+def intake_matters(center_id: int, text: str = "") -> list[tuple[str, list[Matter]]]:
+    """The centre's live matters grouped by window (in window order), optionally those whose name
+    contains `text`: the intake's one matter picker."""
+    query = (select(Matter).outerjoin(Window, Matter.window_id == Window.id)
+             .where(Matter.center_id == center_id, Matter.voided.is_(False))
+             .order_by(Window.number.is_(None), Window.number, Matter.name)
+             .options(joinedload(Matter.window)))
+    if text.strip():
+        query = query.where(Matter.name.contains(text.strip(), autoescape=True))
+    groups: dict[str, list[Matter]] = {}
+    for matter in db.session.scalars(query):
+        groups.setdefault(str(matter.window) if matter.window else str(_l("No window")), []).append(matter)
+    return list(groups.items())
+
+
+def case_register_allowed(center_id: int) -> bool:
+    from flask_login import current_user
+
+    from app.access import roles_in
+    return CASES.allows("create", roles_in(current_user, center_id))
+
+
+def intake_matter(matter_id, center_id: int) -> Matter | None:
+    matter = db.session.get(Matter, matter_id) if isinstance(matter_id, int) and matter_id else None
+    return matter if matter is not None and matter.center_id == center_id and not matter.voided else None
+
+
 def _due():
     return db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
 
@@ -476,6 +588,9 @@ def _prefill_case(args, center_id) -> dict:
     """Intake: today's date and, once a matter is chosen, its materials list to tick off."""
     data = {"intake_date": today()}
     matter = db.session.get(Matter, args.get("matter_id", type=int) or 0)
+    if matter is None and args.get("mq", "").strip():  # typed part of a name: one match loads it
+        found = [m for _w, ms in intake_matters(center_id, args["mq"]) for m in ms]
+        matter = found[0] if len(found) == 1 else None
     if matter is not None and matter.center_id == center_id:
         kind = "immediate" if matter.kind == "immediate" else "joint" if matter.handling_mode == "joint" else "promised"
         # Nothing ticked yet: the clerk ticks what the applicant actually brought.
@@ -485,20 +600,22 @@ def _prefill_case(args, center_id) -> dict:
     return data
 
 
-register(RecordType(
+CASES = register(RecordType(
     key="cases", model=ServiceCase, title=_l("Case"), title_plural=_l("Cases"), nav_group="cases",
     permissions={"read": READERS, "create": HANDLERS | {ADMIN}, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     workflow=CASE_WORKFLOW, edit_states=("registered", "awaiting_supplement"),
     unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}),
-    validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case,
+    validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case, after_create=_after_create_case,
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
     template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags, views=CASE_TILES,
+    ledger_columns=("receipt_no", "applicant_name", "applicant_phone", "matter_id", "window_id", "kind", "intake_date",
+                    ("due_date", "extended_due"), "completed_on", "responsible_id"),
     fields=[
         Field("receipt_no", _l("Receipt number"), kind="str", in_form=False, in_list=True, search="prefix"),
-        Field("applicant_name", _l("Applicant"), required=True, in_list=True, search="prefix"),
+        Field("applicant_name", _l("Applicant"), required=True, in_list=True, search="ngram"),
         Field("applicant_phone", _l("Applicant's phone"), kind="phone", search="prefix"),
-        Field("applicant_id_no", _l("ID number"), kind="idno", mask=True),
+        Field("applicant_id_no", _l("ID number"), kind="idno", mask=True, search="idno"),
         Field("matter_id", _l("Matter"), ref=Matter, required=True, in_list=True),
         Field("window_id", _l("Window"), ref=Window, in_list=True, filter=True),
         Field("kind", _l("Kind"), choices=KIND_CHOICES, required=True, in_list=True, filter=True),
@@ -625,7 +742,7 @@ register(RecordType(
         transitions=[
             Transition("approve", _l("Approve"), ("requested",), "approved", frozenset({DIRECTOR}),
                        requires=("head_opinion", "applicant_notified_on"), fields=("notice_method",),
-                       not_by_author=True, on_apply=_approve_extension),
+                       not_by_author=True, on_apply=_approve_extension, approval=True),
             Transition("reject", _l("Reject"), ("requested",), "rejected", frozenset({DIRECTOR}),
                        requires=("head_opinion",), not_by_author=True, css="danger")]),
     fields=[
@@ -661,6 +778,13 @@ def _push_result(leg: CaseHandover, user) -> None:
         raise TransitionRefused(str(_l("Choose a day between the return and today.")), field="result_pushed_on")
 
 
+def _prefill_handover(args) -> dict:
+    """Today, and the department that stands behind the case's matter."""
+    case = db.session.get(ServiceCase, args.get("case_id", type=int) or 0)
+    department = case.matter.department_id if case is not None and case.matter else None
+    return {"handed_on": today(), **({"department_id": department} if department else {})}
+
+
 def _validate_handover(leg: CaseHandover, form, user) -> dict:
     case = db.session.get(ServiceCase, leg.case_id)
     if case is None or case.state not in ("accepted", "reported"):
@@ -684,7 +808,7 @@ register(RecordType(
     permissions={"read": READERS, "create": HANDLERS, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     validate=_validate_handover, before_save=_mark_late_handover, edit_states=("handed",),
-    prefill=lambda args, center_id: {"handed_on": today()},
+    prefill=lambda args, center_id: _prefill_handover(args),
     workflow=Workflow(initial="handed", states=[
         State("handed", _l("With the department"), "info"), State("returned", _l("Returned"), "ok"),
         State("pushed", _l("Result pushed for supervision"), "ok", final=True)],
@@ -715,6 +839,8 @@ def init_app(app) -> None:
     if recompute_promises not in workdays.SCHEDULE_LISTENERS:
         workdays.SCHEDULE_LISTENERS.append(recompute_promises)
     app.jinja_env.globals.update(case_children=case_children, overdue_reasons=OVERDUE_REASONS, case_tiles=CASE_TILES,
+                                 intake_matters=intake_matters, kinds_for=kinds_for, intake_matter=intake_matter,
+                                 case_register_allowed=case_register_allowed,
                                  provisional_warning=PROVISIONAL_WARNING, promise_before=promise_before,
                                  case_status_url=status_url, case_state=case_state, case_dashboard=case_dashboard)
     if not any(p.template == "cases/_home_panel.html" for p in HOME_PANELS):

@@ -127,7 +127,8 @@ def home():
 @login_required
 def my_worklist():
     from app.records import worklist
-    return render_template("worklist.html", items=worklist.for_user(current_user, limit=500))
+    group = request.args.get("group") or None
+    return render_template("worklist.html", items=worklist.for_user(current_user, limit=500, group=group))
 
 
 @bp.route("/center", methods=["POST"])

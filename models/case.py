@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, inspect, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -28,6 +28,7 @@ class ServiceCase(RecordMixin, db.Model):
         Index("ix_case_open_due", "state", "due_date"),
         Index("ix_case_center_applicant", "center_id", "applicant_name"),
         Index("ix_case_center_phone", "center_id", "applicant_phone"),
+        Index("ix_case_center_idno", "center_id", "applicant_id_no"),  # search by ID number (exact)
     )
     receipt_no: Mapped[str] = mapped_column(String(20), default="")
     applicant_name: Mapped[str] = mapped_column(String(60))
@@ -149,3 +150,50 @@ class CaseHandover(RecordMixin, db.Model):
 
     def __str__(self) -> str:
         return f"交接 {self.case} → {self.department}"
+
+
+# ------------------------------------------------------------------ search by any part of a name
+
+def name_grams(name: str | None) -> set[str]:
+    """Every 1- and 2-character piece of a name, lower-cased: "李秀英" → 李 秀 英 李秀 秀英.
+    A search of one or two characters is then one index lookup; a longer one narrows by its pieces."""
+    text = (name or "").strip().lower()
+    return set(text) | {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+class CaseNameGram(db.Model):
+    """The pieces of each case's applicant name (see `name_grams`), kept by the events below."""
+    __tablename__ = "case_name_gram"
+    center_id: Mapped[int] = mapped_column(primary_key=True)   # a centre searches only its own pieces
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+
+
+ServiceCase.__name_grams__ = {"applicant_name": CaseNameGram}   # read by app.records.query (search "ngram")
+
+
+def _write_name_grams(connection, case: ServiceCase, replace: bool) -> None:
+    table = CaseNameGram.__table__
+    if replace:
+        connection.execute(table.delete().where(table.c.case_id == case.id))
+    rows = [{"center_id": case.center_id, "gram": g, "case_id": case.id} for g in name_grams(case.applicant_name)]
+    if rows:
+        connection.execute(table.insert(), rows)
+
+
+@event.listens_for(ServiceCase, "after_insert")
+def _case_inserted(_mapper, connection, case) -> None:
+    _write_name_grams(connection, case, replace=False)
+
+
+@event.listens_for(ServiceCase, "after_update")
+def _case_updated(_mapper, connection, case) -> None:
+    state = inspect(case)
+    if state.attrs.applicant_name.history.has_changes() or state.attrs.center_id.history.has_changes():
+        _write_name_grams(connection, case, replace=True)
+
+
+@event.listens_for(ServiceCase, "before_delete")
+def _case_deleted(_mapper, connection, case) -> None:
+    connection.execute(CaseNameGram.__table__.delete().where(CaseNameGram.__table__.c.case_id == case.id))

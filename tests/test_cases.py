@@ -298,6 +298,7 @@ def test_case_search_finds_receipt_numbers_names_and_phones_by_their_start(clien
 
 
 def test_only_the_responsible_clerk_or_a_manager_sees_a_case_in_their_worklist(client, auth, county, matter, db):
+    """A clerk's ordinary case is theirs alone; it reaches a manager's worklist once it is flagged."""
     from tests.conftest import make_user
     other = make_user(county["a"], "clerk", username="other_clerk")
     case = make_case(county["a"], matter, state="accepted", responsible=other)
@@ -307,7 +308,14 @@ def test_only_the_responsible_clerk_or_a_manager_sees_a_case_in_their_worklist(c
     assert f"/r/cases/{case.id}" not in client.get("/worklist").get_data(as_text=True)
     assert client.get(f"/r/cases/{case.id}/t/complete").status_code == 403
     auth.logout()
+    auth.login(other)
+    assert f"/r/cases/{case.id}" in client.get("/worklist").get_data(as_text=True)
+    auth.logout()
     auth.login("a_director")
+    assert f"/r/cases/{case.id}\"" not in client.get("/worklist").get_data(as_text=True)  # not a clerk step for a manager
+    assert client.get(f"/r/cases/{case.id}/t/complete").status_code == 200  # yet a manager may still take it
+    case.overdue, case.overdue_reason = True, "past_due"
+    db.session.commit()
     assert f"/r/cases/{case.id}" in client.get("/worklist").get_data(as_text=True)
 
 

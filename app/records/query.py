@@ -1,10 +1,11 @@
 """The records a user may see: one rule for lists, detail pages, exports and printouts."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import abort, has_request_context
-from sqlalchemy import Select, String, and_, cast, func, or_, select
+from sqlalchemy import Select, String, and_, cast, false, func, select, union_all
 
 from app import access
 from app.extensions import db
@@ -51,12 +52,40 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
+ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+
+
 def search_condition(column, mode, q: str):
-    """"prefix": an index range (big registers: receipt numbers, names, phones); else "contains"."""
+    """The condition a searched field puts on its records, or None when the field cannot match the text.
+
+    "prefix": starts with it (an index range: receipt numbers, phones); "idno": an 18-character ID
+    number exactly, X in either case (an index lookup); True: contains it (a scan: small tables only).
+    "ngram" (any part of a name) is found through a side table instead: see `name_part_ids`.
+    """
     if mode == "prefix":
         return and_(column >= q, column < q + "\U0010ffff")
+    if mode == "idno":
+        return column.in_(sorted({q.upper(), q.lower()})) if ID_NUMBER.fullmatch(q) else None
     if column.type.python_type is not str:
         column = cast(column, String)
+    return _contains(column, q)
+
+
+def name_part_ids(column, q: str, center_ids) -> Select:
+    """Ids of the records in the centres whose field contains the text anywhere, in any letter case,
+    through the model's table of the field's 1- and 2-character pieces (`__name_grams__`, kept by
+    the model's events): one or two characters are one index lookup; a longer text is looked up by its
+    first two characters, then compared whole on those rows only."""
+    model = column.class_
+    grams = model.__name_grams__[column.key]
+    text = q.lower()
+    ids = select(grams.case_id).where(grams.center_id.in_(center_ids), grams.gram == text[:2])
+    if len(text) > 2:
+        ids = ids.join(model, model.id == grams.case_id).where(_contains(column, q))
+    return ids
+
+
+def _contains(column, q: str):
     # SQLite's LIKE already ignores ASCII case; lower() on both sides would cost a full rewrite.
     if db.engine.dialect.name == "sqlite":
         return column.contains(q, autoescape=True)
@@ -76,9 +105,19 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     q = (args.get("q") or "").strip()
     if q:
         active["q"] = q
-        conditions = [search_condition(getattr(model, f.name), f.search, q) for f in rtype.fields if f.search]
-        if conditions:
-            query = query.where(or_(*conditions))
+        # The ids each searched field finds through its own index within the listed centres, put
+        # together: an OR across the fields would make PostgreSQL scan the whole register.
+        matches = []
+        for f in rtype.fields:
+            column = getattr(model, f.name) if f.search else None
+            if f.search == "ngram":
+                matches.append(name_part_ids(column, q, listed))
+            elif f.search and (condition := search_condition(column, f.search, q)) is not None:
+                matches.append(select(model.id).where(model.center_id.in_(listed), condition))
+        if matches:
+            query = query.where(model.id.in_(union_all(*matches) if len(matches) > 1 else matches[0]))
+        elif any(f.search for f in rtype.fields):
+            query = query.where(false())  # e.g. only an ID number is searched and this is none
     view = rtype.view(args.get("view") or "")
     if view is not None:
         active["view"] = view.key

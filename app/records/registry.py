@@ -27,7 +27,8 @@ class Field:
     in_form: bool = True
     in_list: bool = False
     filter: bool = False
-    search: bool | str = False      # True: contains the text; "prefix": starts with it (index-friendly)
+    search: bool | str = False      # True: contains the text; "prefix": starts with it (index-friendly);
+    # "ngram": any part, through the model's `__name_grams__` side table; "idno": an ID number exactly
     sortable: bool = True
     mask: bool = False               # shown masked except to roles in RecordType.unmask_roles
     min: int | None = None
@@ -99,6 +100,7 @@ class Transition:
     on_apply: Callable[[Any, Any], None] | None = None
     css: str = "primary"
     worklist: bool = True              # False: a correction or note, not work that awaits anyone
+    approval: bool = False             # a manager's decision: heads "awaiting my approval" in the worklist
 
     def __post_init__(self):
         self.roles = frozenset(self.roles)
@@ -160,6 +162,7 @@ class RecordType:
     validate: Callable | None = None
     warnings: Callable | None = None
     before_save: Callable | None = None
+    after_create: Callable | None = None          # (record, user) after a new record's first flush
     row_filter: Callable | None = None            # (query, user) → query: narrower visibility
     flags: Callable | None = None                 # record → [(label, css)] badges beside the state
     prefill: Callable | None = None               # (args, center_id) → initial form data of a new record
@@ -169,6 +172,9 @@ class RecordType:
     template_form: str = "records/form.html"
     nav_group: str = ""
     views: tuple[ListView, ...] = ()
+    # The paper ledger's (台账) columns, by field name; None: the list page's columns. A pair of names
+    # ("due_date", "extended_due") prints the first and, where the second is set, "→ 延至" the second.
+    ledger_columns: tuple | None = None
 
     def __post_init__(self):
         self.permissions = {k: frozenset(v) for k, v in self.permissions.items()}

@@ -166,7 +166,11 @@ def ledger_view(key):
         abort(403)
     query, active = rq.filtered_query(rtype, current_user, request.args)
     rows = db.session.scalars(query.where(rtype.model.center_id.in_(allowed)).limit(LEDGER_MAX_ROWS + 1)).all()
+    # Columns: the type's declared ledger columns (a name, or a pair: a value and the one that replaced it).
+    columns = [[rtype.field(n) for n in ((e,) if isinstance(e, str) else e)] for e in rtype.ledger_columns] \
+        if rtype.ledger_columns else [[f] for f in rtype.list_fields]
     ctx = dict(rtype=rtype, rows=rows[:LEDGER_MAX_ROWS], truncated=len(rows) > LEDGER_MAX_ROWS, active=active,
+               columns=columns, filter_words=_ledger_filter_words(rtype, active),
                today=today(), center=access.current_center(), page_orientation="landscape",
                unmask=lambda r: may_unmask(rtype, current_user, r.center_id),
                pdf_url=url_for("records.ledger_pdf", key=key, **request.args))
@@ -174,6 +178,50 @@ def ledger_view(key):
         return Response(printouts.render_pdf("print/ledger.html", **ctx), mimetype="application/pdf",
                         headers={"Content-Disposition": f"inline; filename={key}-ledger.pdf"})
     return printouts.render_html("print/ledger.html", **ctx)
+
+
+def _ledger_filter_words(rtype, active) -> list[tuple[str, str]]:
+    """The filter a ledger was printed with, in words for its header: (label, value) pairs."""
+    from datetime import date
+
+    from app.timeutil import cn_date
+    from models.core import Center
+    words = []
+    if active.get("q"):
+        words.append((_("Search"), f"“{active['q']}”"))
+    if active.get("view") and rtype.view(active["view"]):
+        words.append((_("Quick view"), str(rtype.view(active["view"]).title)))
+    if active.get("state") and rtype.workflow:
+        state = rtype.workflow.state(active["state"])
+        words.append((_("State"), str(state.title) if state else active["state"]))
+    if active.get("center"):
+        center = db.session.get(Center, active["center"])
+        words.append((_("Centre"), center.name if center else str(active["center"])))
+    choices = None
+    for f in rtype.filter_fields:
+        if f.kind in ("date", "datetime"):
+            lo, hi = active.get(f"{f.name}_from"), active.get(f"{f.name}_to")
+            if lo or hi:
+                lo = cn_date(date.fromisoformat(lo)) if lo else ""
+                hi = cn_date(date.fromisoformat(hi)) if hi else ""
+                words.append((str(f.label), f"{lo}至{hi}" if lo and hi else f"{lo}起" if lo else f"至{hi}"))
+            continue
+        if f.name not in active:
+            continue
+        value = active[f.name]
+        if f.kind == "bool":
+            text = _("Yes") if value else _("No")
+        elif f.kind == "choice":
+            text = str(dict(f.choices or ()).get(value, value))
+        elif f.kind in ("ref", "user"):
+            choices = choices if choices is not None else _filter_choices(rtype)
+            text = str(dict(choices.get(f.name, ())).get(value, value))
+        else:
+            text = str(value)
+        words.append((str(f.label), text))
+    if active.get("void"):
+        words.append((_("Show void"), _("Yes")))
+    return words
 
 
 def _cell(rtype, f, record):
@@ -345,6 +393,8 @@ def new_view(key):
                 if done is None:
                     raise
                 return _saved_already(key, done)
+            if rtype.after_create is not None:
+                rtype.after_create(record, current_user)
             return _saved(rtype, record)
         if record in db.session:
             db.session.expunge(record)

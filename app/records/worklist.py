@@ -1,13 +1,39 @@
-""""What awaits me" (待我处理): records where the user has a transition now."""
+""""What awaits me" (待我处理): records where the user has a step to take, in three groups.
+
+- approvals (待我审批): records in a state where the user's role may take an approval
+  (`Transition(approval=True)`: a decision only a manager's role makes, e.g. an extension);
+- exceptions (异常, managers only): records of their centres that one of the type's warning list
+  views selects (a `ListView` whose css is "bad" or "warn": overdue, due next working day, not
+  handed over) — a clerk's case reaches a manager only this way or by waiting for their decision;
+- mine (我的办件): records the user owns — named as responsible (`responsible_id`, 首问负责), else
+  written by them — in a state where they have a step; their own exceptions first.
+
+Each group is selected, counted and paged in SQL (a fixed number of statements per record type,
+whatever the number of rows), so nothing of mine is cut by other people's older records. The
+per-record guards only check the rows of the page already chosen.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, inspect, or_
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import MANYTOONE
 
 from app import access
 from app.extensions import db
 from app.records import query as rq
 from app.records.registry import REGISTRY, RecordType, Transition
 from app.records.workflow import available
+from app.timeutil import today
+
+GROUPS = (
+    ("approvals", _l("Awaiting my approval")),
+    ("exceptions", _l("Exceptions: overdue, due soon, not handed over")),
+    ("mine", _l("My cases")),
+)
+EXCEPTION_CSS = ("bad", "warn")
 
 
 @dataclass
@@ -17,23 +43,134 @@ class Item:
     transitions: list[Transition]
 
 
-def for_user(user, limit: int = 100) -> list[Item]:
-    items: list[Item] = []
-    roles = access.all_roles(user)
+@dataclass
+class Group:
+    key: str
+    title: object
+    count: int = 0                       # every record of the group, counted in SQL
+    items: list[Item] = field(default_factory=list)   # the page shown
+
+
+@dataclass
+class Worklist:
+    """The groups in the order a person should work through them; iterating gives every shown item."""
+    groups: list[Group]
+
+    def group(self, key: str) -> Group:
+        return next(g for g in self.groups if g.key == key)
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    def __iter__(self):
+        return (item for g in self.groups for item in g.items)
+
+    def __len__(self) -> int:
+        return sum(len(g.items) for g in self.groups)
+
+
+def for_user(user, limit: int = 100, group: str | None = None) -> Worklist:
+    """Each group's count and its first `limit` records (only `group`'s when one is named)."""
+    worklist = Worklist([Group(key, title) for key, title in GROUPS])
+    on = today()
     for rtype in REGISTRY.values():
-        wf = rtype.workflow
-        if wf is None:
+        if rtype.workflow is not None:
+            _add_type(worklist, rtype, user, on, limit, group)
+    return worklist
+
+
+def _add_type(worklist: Worklist, rtype: RecordType, user, on, limit: int, only: str | None) -> None:
+    model = rtype.model
+    conditions = _group_conditions(rtype, user, on)
+    if not any(c is not None for c in conditions):
+        return
+    # A record belongs to the first group it qualifies for.
+    number = case(*((c, n) for n, c in enumerate(conditions) if c is not None))
+    open_states = [s.name for s in rtype.workflow.states if not s.final]
+    scope = (rq.visible_query(rtype, user)
+             .where(model.voided.is_(False), model.state.in_(open_states)))
+    counts = dict(db.session.execute(
+        scope.where(or_(*(c for c in conditions if c is not None)))
+        .with_only_columns(number, func.count(), maintain_column_froms=True).group_by(number)).all())
+    flagged = _exception_order(rtype, on)
+    for n, (grp, condition) in enumerate(zip(worklist.groups, conditions)):
+        grp.count += counts.get(n, 0)
+        room = limit - len(grp.items)
+        if not counts.get(n) or room <= 0 or (only and grp.key != only):
             continue
-        states = {s for t in wf.transitions if t.worklist and t.roles & roles for s in t.source}
-        if not states:
-            continue
-        query = (rq.visible_query(rtype, user)
-                 .where(rtype.model.state.in_(states), rtype.model.voided.is_(False))
-                 .order_by(rtype.model.id).limit(limit * 3))
-        for record in db.session.scalars(query):
+        rows = db.session.scalars(
+            scope.where(condition, number == n)
+            .order_by(*flagged, model.id).limit(room).options(*_row_loaders(model))).unique()
+        for record in rows:
+            # Final check on the page only: a guard in Python (e.g. the kind of matter) may still refuse.
             steps = [t for t in available(rtype, record, user) if t.worklist]
-            if steps:
-                items.append(Item(rtype, record, steps))
-            if len(items) >= limit:
-                return items
-    return items
+            if steps or grp.key == "exceptions":  # a leader follows exceptions without taking a step
+                grp.items.append(Item(rtype, record, steps))
+
+
+def _group_conditions(rtype: RecordType, user, on) -> list:
+    """SQL conditions of the approvals, exceptions and mine groups (None: the group is empty)."""
+    model, wf = rtype.model, rtype.workflow
+    centres_by_roles: dict[frozenset[str], list[int]] = {}
+    for cid in rq.readable_center_ids(rtype, user):
+        centres_by_roles.setdefault(access.roles_in(user, cid), []).append(cid)
+    approvals, exceptions, mine = [], [], []
+    for roles, centre_ids in centres_by_roles.items():
+        here = model.center_id.in_(centre_ids)
+        steps = [t for t in wf.transitions if t.worklist and t.roles & roles]
+        deciding = [t for t in steps if t.approval]
+        waiting = _in_states_of(model, deciding, user)
+        if waiting is not None:
+            approvals.append(and_(here, waiting))
+        # A record waiting for my decision is an approval, whatever other step its state offers.
+        decision_states = {s for t in deciding for s in t.source}
+        working = _in_states_of(model, [t for t in steps if not t.approval and not set(t.source) & decision_states],
+                                user)
+        if working is not None:
+            mine.append(and_(here, working, _owned_by(model, user)))
+        warnings = [v.condition(on) for v in rtype.views if v.css in EXCEPTION_CSS]
+        if roles & access.MANAGERS and warnings:
+            exceptions.append(and_(here, or_(*warnings)))
+    return [or_(*c) if c else None for c in (approvals, exceptions, mine)]
+
+
+def _in_states_of(model, steps: list[Transition], user):
+    """Records in a source state of one of `steps` that the user may take (no self-approval)."""
+    states: dict[str, list[Transition]] = {}
+    for t in steps:
+        for s in t.source:
+            states.setdefault(s, []).append(t)
+    anyone = [s for s, ts in states.items() if any(not t.not_by_author for t in ts)]
+    others_only = [s for s in states if s not in anyone]
+    parts = []
+    if anyone:
+        parts.append(model.state.in_(anyone))
+    if others_only:
+        parts.append(and_(model.state.in_(others_only),
+                          or_(model.created_by_id.is_(None), model.created_by_id != user.id)))
+    return or_(*parts) if parts else None
+
+
+def _owned_by(model, user):
+    """首问负责: the responsible person owns a record (an unassigned one, its author); records
+    without a responsible person belong to whoever wrote them."""
+    if "responsible_id" in model.__table__.c:
+        return or_(model.responsible_id == user.id,
+                   and_(model.responsible_id.is_(None), model.created_by_id == user.id))
+    return model.created_by_id == user.id
+
+
+def _exception_order(rtype: RecordType, on) -> list:
+    """Within a group: red flags first, then warnings, then the rest; oldest first after that."""
+    order = []
+    for css in EXCEPTION_CSS:
+        flagged = [v.condition(on) for v in rtype.views if v.css == css]
+        if flagged:
+            order.append(case((or_(*flagged), 0), else_=1))
+    return order
+
+
+def _row_loaders(model) -> list:
+    """What a row shows and its guards read: every record the row's record points to, in the same query."""
+    return [joinedload(getattr(model, r.key)) for r in inspect(model).relationships if r.direction is MANYTOONE]

@@ -19,7 +19,7 @@ def test_clerk_registers_a_case_from_the_matter_materials_list(live_server, page
     page.fill("#applicant_id_no", "11010519491231002X")
     page.check("#materials-0-received")  # the bank card copy (the third line) is not ticked: missing
     page.check("#materials-1-received")
-    page.click("button.primary[type=submit]")
+    page.click("button:text('只登记')")
     page.wait_for_url("**/r/cases/*")
     assert "王秀兰" in page.locator("h1").inner_text()
     assert "110105********002X" in page.locator("main").inner_text()  # a clerk sees the ID masked
@@ -33,3 +33,34 @@ def test_clerk_registers_a_case_from_the_matter_materials_list(live_server, page
     notice = popup.value
     notice.wait_for_load_state()
     assert "一次性告知单" in notice.content() and "银行卡或存折" in notice.content()
+
+
+def test_clerk_registers_a_complete_promised_case_from_home_in_six_clicks(live_server, page):
+    """登记 → matter (open the picker, choose) → all received → 登记并受理 → receipt: six clicks at 1366×768."""
+    login(page, live_server, "clerk1")
+    clicks = 0
+
+    def click(selector):
+        nonlocal clicks
+        clicks += 1
+        page.click(selector)
+
+    click("a.button:text('登记办件')")
+    page.wait_for_url("**/r/cases/new")
+    clicks += 2  # open the matter picker, choose the matter; choosing loads its materials list
+    page.select_option("#matter-select", label="高龄津贴申领")
+    page.wait_for_url("**matter_id=*")
+    assert page.evaluate("document.activeElement.id") == "applicant_name"  # typing starts at once
+    page.keyboard.type("王秀兰")
+    page.keyboard.press("Tab")
+    page.keyboard.type("13712345678")
+    click("text=清单材料全部收齐")
+    click("button:text('登记并受理')")
+    page.wait_for_url("**/r/cases/*")
+    assert "受理" in page.locator("h1").inner_text() and "王秀兰" in page.locator("h1").inner_text()
+    with page.expect_popup() as popup:
+        click("a.button:text('收件回执')")
+    receipt = popup.value
+    receipt.wait_for_load_state()
+    assert "收件回执" in receipt.content() and "王秀兰" in receipt.content()
+    assert clicks <= 6
