@@ -54,6 +54,7 @@ class ServiceCase(RecordMixin, db.Model):
     answer: Mapped[str] = mapped_column(Text, default="")            # 咨询件: the answer given
     refusal_reason: Mapped[str] = mapped_column(Text, default="")
     remedies: Mapped[str] = mapped_column(Text, default="")
+    request_text: Mapped[str] = mapped_column(String(300), default="", server_default="")  # 转办: asked for, in words
     transfer_office: Mapped[str] = mapped_column(String(120), default="")
     transfer_phone: Mapped[str] = mapped_column(String(30), default="")
     higher_authority: Mapped[str] = mapped_column(String(120), default="")

@@ -125,3 +125,19 @@ def test_the_handover_form_preselects_the_matters_department(client, auth, count
     html = client.get(f"/r/case-handovers/new?case_id={case.id}").get_data(as_text=True)
     dept = matters["relief"].department_id
     assert f'<option selected value="{dept}">' in html or f'value="{dept}" selected' in html
+
+
+def test_a_referral_records_what_the_applicant_asked_for_in_words(client, auth, matters, db):
+    from tests.test_cases import step
+    from tests.test_printouts import pdftotext
+    auth.login("a_clerk")
+    client.post("/r/cases/new", data=form_data(matters["relief"], kind="consult"))
+    case = the_case(db)
+    refused = step(client, db, "cases", case.id, "transfer", transfer_office="县不动产登记中心",
+                   transfer_phone="0737-4211024")
+    assert refused.status_code == 200 and the_case(db).state == "registered"  # what was asked for is required
+    done = step(client, db, "cases", case.id, "transfer", request_text="办理房屋产权过户",
+                transfer_office="县不动产登记中心", transfer_phone="0737-4211024")
+    assert done.status_code == 302 and the_case(db).state == "transferred"
+    html = client.get(f"/r/cases/{case.id}/print/transfer").get_data(as_text=True)
+    assert "办理房屋产权过户" in html and "临时救助申请" not in html

@@ -154,9 +154,11 @@ def main() -> None:
 
         from models.case import ServiceCase
         fresh = not db_file.exists() or db_file.stat().st_size < 1_000_000
-        if not fresh:  # a register built before the name pieces existed is built again
+        if not fresh:  # a register built by an older schema (a table or column missing) is built again
             from sqlalchemy import inspect as sa_inspect
-            fresh = not sa_inspect(db.engine).has_table("case_name_gram")
+            built = sa_inspect(db.engine)
+            fresh = any(not built.has_table(t.name) or {c.name for c in t.columns} - {
+                c["name"] for c in built.get_columns(t.name)} for t in db.metadata.sorted_tables)
         if fresh:
             db.drop_all()
             db.create_all()
