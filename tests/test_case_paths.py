@@ -15,6 +15,7 @@ from models.case import CaseExtension, CaseJointWindow, CaseMaterial, ServiceCas
 from models.core import AuditEntry
 from tests.conftest import make_case, make_department, make_matter, make_window
 from tests.test_cases import intake, step, the_case
+from tests.test_cases import matter  # noqa: F401  (the same fixture)
 
 pytestmark = pytest.mark.usefixtures("calendar_2026", "in_english")
 
@@ -25,17 +26,6 @@ def in_english(county, db):
     for user in county["users"].values():
         user.locale = "en"
     db.session.commit()
-
-
-@pytest.fixture
-def matter(county, db):
-    dept = make_department(county["a"], "县民政局")
-    window = make_window(county["a"], 5, "民政救助")
-    m = make_matter(county["a"], name="临时救助申请", statutory=15, promised=5, window_id=window.id,
-                    department_id=dept.id,
-                    materials=(("居民身份证", "copy", 1), ("临时救助申请书", "original", 1), ("困难情况证明", "copy", 1)))
-    db.session.commit()
-    return m
 
 
 def accepted_case(county, matter, db, clock: date, **kw):
