@@ -207,3 +207,34 @@ def test_applicant_phone_is_a_mobile_number_or_a_landline_with_area_code(client,
     assert (response.status_code == 302) is ok
     if not ok:
         assert "11位" in response.get_data(as_text=True) or "11 digits" in response.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ 5. flags follow the current due date
+
+def test_an_approved_extension_clears_the_early_warning_until_the_new_date_nears(county, matter, db):
+    from app.cases import _approve_extension, case_flags, sweep_warnings
+    from models.case import CaseExtension
+    case = accepted(county, matter, db, date(2026, 11, 2))  # 15 days: due Friday 11-20
+    assert [r[0] for r in sweep_warnings(date(2026, 11, 19))] == [case.id]
+    db.session.commit()
+    case = fresh(db, case)
+    ext = CaseExtension(center_id=case.center_id, case_id=case.id, requested_on=date(2026, 11, 19), reason="核查",
+                        new_due=date(2026, 11, 27), applicant_notified_on=date(2026, 11, 19))
+    db.session.add(ext)
+    db.session.flush()
+    _approve_extension(ext, None)
+    db.session.commit()
+    case = fresh(db, case)
+    assert not case.warned and case_flags(case) == []
+    assert sweep_warnings(date(2026, 11, 23)) == []
+    assert [r[0] for r in sweep_warnings(date(2026, 11, 26))] == [case.id]
+
+
+# ------------------------------------------------------------------ 10. the receipt lists what was received
+
+def test_the_receipt_lists_only_the_materials_received(client, auth, county, matter, db):
+    auth.login("a_clerk")
+    assert intake(client, matter, intake_date="2026-11-23", received=("居民身份证",)).status_code == 302
+    case = the_case(db)
+    html = client.get(f"/r/cases/{case.id}/print/receipt").get_data(as_text=True)
+    assert "居民身份证" in html and "临时救助申请书" not in html and "0份" not in html
