@@ -17,6 +17,8 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="static",
         instance_path=str(ROOT / "instance"),
     )
+    from app.params import IdConverter
+    app.url_map.converters["int"] = IdConverter  # before any route: ids a database can hold, ASCII digits
     app.config.update(from_environment())
     if config:
         app.config.update(config)
@@ -32,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    from app import health
+    health.init_app(app)  # startup problems, read-only mode, full-disk page
     with app.app_context():
         configure_engine(db.engine)
 

@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, func, select
 
 from app import access
 from app.extensions import db
+from app.params import parse_month
 from app.timeutil import today
 from models.case import OPEN_STATES, ServiceCase
 from models.catalogue import Window
@@ -37,11 +38,8 @@ class WindowRow:
 
 
 def month_bounds(month: str | None) -> tuple[date, date]:
-    try:
-        year, mon = (int(p) for p in (month or "").split("-"))
-        first = date(year, mon, 1)
-    except ValueError:
-        first = today().replace(day=1)
+    """The month asked for (YYYY-MM within 1900..2099), else the current one, and the next month's first day."""
+    first = parse_month(month) or today().replace(day=1)
     nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return first, nxt
 

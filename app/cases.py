@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from app.access import STAFF
 from app.deadlines import working_day_deadline
 from app.extensions import db
+from app.params import parse_id
 from app.records.registry import (Child, Field, ListView, PrintForm, RecordType, State, Transition, Workflow,
                                   register)
 from app.records.workflow import TransitionRefused
@@ -440,7 +441,7 @@ def _intake_matters_materials_for() -> int | None:
     if not has_request_context():
         return None
     value = request.form.get("materials_for", "")
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 def _intake_matches_matter(case: ServiceCase, matter: Matter) -> dict:
@@ -559,7 +560,8 @@ def case_register_allowed(center_id: int) -> bool:
 
 
 def intake_matter(matter_id, center_id: int) -> Matter | None:
-    matter = db.session.get(Matter, matter_id) if isinstance(matter_id, int) and matter_id else None
+    matter_id = parse_id(str(matter_id)) if matter_id else None
+    matter = db.session.get(Matter, matter_id) if matter_id else None
     return matter if matter is not None and matter.center_id == center_id and not matter.voided else None
 
 
@@ -587,7 +589,7 @@ CASE_TILES = (
 def _prefill_case(args, center_id) -> dict:
     """Intake: today's date and, once a matter is chosen, its materials list to tick off."""
     data = {"intake_date": today()}
-    matter = db.session.get(Matter, args.get("matter_id", type=int) or 0)
+    matter = db.session.get(Matter, parse_id(args.get("matter_id")) or 0)
     if matter is None and args.get("mq", "").strip():  # typed part of a name: one match loads it
         found = [m for _w, ms in intake_matters(center_id, args["mq"]) for m in ms]
         matter = found[0] if len(found) == 1 else None
@@ -605,7 +607,7 @@ CASES = register(RecordType(
     permissions={"read": READERS, "create": HANDLERS | {ADMIN}, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     workflow=CASE_WORKFLOW, edit_states=("registered", "awaiting_supplement"),
-    unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}),
+    unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}), can_edit=_responsible_or_manager,
     validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case, after_create=_after_create_case,
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
     template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags, views=CASE_TILES,
@@ -782,7 +784,7 @@ def _push_result(leg: CaseHandover, user) -> None:
 
 def _prefill_handover(args) -> dict:
     """Today, and the department that stands behind the case's matter."""
-    case = db.session.get(ServiceCase, args.get("case_id", type=int) or 0)
+    case = db.session.get(ServiceCase, parse_id(args.get("case_id")) or 0)
     department = case.matter.department_id if case is not None and case.matter else None
     return {"handed_on": today(), **({"department_id": department} if department else {})}
 

@@ -89,8 +89,48 @@ def lan_address() -> str:
 def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
     """Upgrade the database, load the demo centre if empty, start jobs and serve with waitress."""
     from flask_migrate import upgrade
+    from sqlalchemy.exc import DBAPIError
     from waitress import serve as waitress_serve
 
+    from app import health
+    app = current_app._get_current_object()
+    # Something wrong starts the server anyway: problems are collected, printed in one block, and shown
+    # to administrators; a database that cannot be written means read-only mode (no step below writes).
+    cannot_write = health.write_problem()
+    if cannot_write:
+        health.enter_read_only(app, *cannot_write)
+    else:
+        try:
+            _prepare_database(upgrade)
+        except DBAPIError as exc:  # e.g. the disk filled up during the upgrade
+            kind = health.storage_problem(exc)
+            if kind is None:
+                raise
+            db.session.rollback()
+            health.enter_read_only(app, kind, str(getattr(exc, "orig", exc)))
+    db.session.remove()
+    from printouts.fonts import FontMissing, ensure_registered
+    try:
+        ensure_registered()  # parse the CJK fonts now, so the first printout of the day is not the slow one
+    except FontMissing as exc:
+        health.add_problem(app, f"PDF 不可用：{exc}")
+    jobs = None
+    if not no_jobs and not app.config.get("READ_ONLY"):
+        jobs = start_jobs_process([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"])
+    if health.problems_block(app):
+        click.echo(health.problems_block(app), err=True)
+    address = lan_address()
+    click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{address}:{port})")
+    _set_public_base_url(address, port)
+    try:
+        with stop_on_signals():  # SIGTERM (kill, a service manager) ends waitress normally, so finally runs
+            waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    finally:
+        stop_jobs_process(jobs)
+
+
+def _prepare_database(upgrade) -> None:
+    """The steps of `serve` that write: migrations, the holiday calendar, statistics, demo data when empty."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     from app.workdays import seed_from_package
     from jobs.housekeeping import refresh_statistics
@@ -105,20 +145,6 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
         click.echo(f"Empty database: demo centre loaded. Logins (password {DEMO_PASSWORD}):")
         for username, title in demo_logins():
             click.echo(f"  {username:12s} {title}")
-    db.session.remove()
-    from printouts.fonts import ensure_registered
-    ensure_registered()  # parse the CJK fonts now, so the first printout of the day is not the slow one
-    jobs = None
-    if not no_jobs:
-        jobs = start_jobs_process([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "start"])
-    address = lan_address()
-    click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{address}:{port})")
-    _set_public_base_url(address, port)
-    try:
-        with stop_on_signals():  # SIGTERM (kill, a service manager) ends waitress normally, so finally runs
-            waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
-    finally:
-        stop_jobs_process(jobs)
 
 
 def _set_public_base_url(address: str, port: int) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,15 +15,33 @@ def instance_dir() -> Path:
     return path
 
 
+EPHEMERAL_KEY_MESSAGE = (
+    "实例文件夹 {folder} 无法写入或读取会话密钥（{reason}）：本次运行使用临时密钥，"
+    "重新启动后所有人需要重新登录。请检查该文件夹的权限，或设置环境变量 SECRET_KEY。"
+)
+
+
 def secret_key(folder: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    return _secret_key(folder)[0]
+
+
+def _secret_key(folder: Path) -> tuple[str, str | None]:
+    """The key, and a Chinese sentence when it could not be kept (read-only instance folder): then a
+    key for this run only, so the server still starts and sessions end at restart."""
     if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+        return os.environ["SECRET_KEY"], None
     key_file = folder / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip(), None
+    except OSError as exc:
+        problem = EPHEMERAL_KEY_MESSAGE.format(folder=folder, reason=exc.strerror or exc)
+        print(f"警告：{problem}\nWARNING: cannot keep {key_file} ({exc}); using a key for this run only, "
+              f"sessions end at restart. Check the folder's permissions or set SECRET_KEY.", file=sys.stderr)
+        return secrets.token_hex(32), problem
 
 
 def database_url(folder: Path) -> str:
@@ -40,8 +59,10 @@ def normalise_url(url: str) -> str:
 
 def from_environment() -> dict:
     folder = instance_dir()
+    key, key_problem = _secret_key(folder)
     return {
-        "SECRET_KEY": secret_key(folder),
+        "SECRET_KEY": key,
+        "SECRET_KEY_PROBLEM": key_problem,  # set when the key could not be kept: sessions end at restart
         "SQLALCHEMY_DATABASE_URI": database_url(folder),
         "INSTANCE_DIR": str(folder),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -50,6 +71,8 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        # No form of this office is larger; a bigger body is refused (413) before it is read.
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

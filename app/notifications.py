@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.database import writes
 from app.extensions import db
+from app.params import parse_page
 from app.timeutil import now
 from models.core import RoleGrant, User
 from models.notification import Notification
@@ -66,7 +66,7 @@ def _local(link: str) -> bool:
 @bp.route("/")
 @login_required
 def inbox():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = parse_page(request.args.get("page"))
     size = current_app.config["PAGE_SIZE"]
     query = select(Notification).where(Notification.user_id == current_user.id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -74,14 +74,15 @@ def inbox():
     return render_template("notifications/inbox.html", rows=rows, page=page, pages=max(1, -(-total // size)))
 
 
-@bp.route("/<int:note_id>")
+@bp.route("/<int:note_id>", methods=["GET", "POST"])
 @login_required
-@writes
 def open_note(note_id):
+    """Follow a notification's link. Only opening it from the inbox (a POST with the CSRF token) marks it
+    read; a GET (a prefetch, a link scanner, a copied address) only follows the link."""
     note = _mine_or_404(note_id)
-    if note.read_at is None:
+    if request.method == "POST" and note.read_at is None:
         note.read_at = now()
-    return redirect(note.link if _local(note.link) else url_for("notifications.inbox"))
+    return redirect(note.link if _local(note.link) else url_for("notifications.inbox"), 303)
 
 
 @bp.route("/<int:note_id>/read", methods=["POST"])
@@ -89,7 +90,7 @@ def open_note(note_id):
 def mark_read(note_id):
     note = _mine_or_404(note_id)
     note.read_at = note.read_at or now()
-    return redirect(url_for("notifications.inbox", page=request.args.get("page", type=int)))
+    return redirect(url_for("notifications.inbox", page=parse_page(request.args.get("page"))))
 
 
 @bp.route("/read-all", methods=["POST"])

@@ -63,6 +63,15 @@ HOME_PANELS: list[HomePanel] = []
 VENDOR_FILES = {"htmx.min.js": ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}
 
 
+# No inline script anywhere (progressive enhancements live in static/forms.js); inline styles stay.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                           "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                           "frame-ancestors 'self'")
+NOT_CACHED_TYPES = {"application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+PRINT_ENDPOINTS = {"records.print_view", "records.print_pdf", "records.ledger_view", "records.ledger_pdf",
+                   "records.export_view"}
+
+
 def init_app(app) -> None:
     app.register_blueprint(bp)
     for blueprint in _feature_blueprints():
@@ -78,6 +87,10 @@ def init_app(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if response.mimetype in NOT_CACHED_TYPES or request.endpoint in PRINT_ENDPOINTS \
+                or request.args.get("format") in ("print", "pdf", "xlsx"):
+            response.headers["Cache-Control"] = "no-store"  # personal data never left in a browser cache
         response.vary.add("HX-Request")
         return response
 
@@ -95,7 +108,7 @@ def init_app(app) -> None:
 
     app.jinja_env.filters["cn_date"] = cn_date
 
-    for code in (403, 404, 405, 429):
+    for code in (403, 404, 405, 413, 429):
         app.register_error_handler(code, _error_page)
 
 
@@ -116,7 +129,7 @@ def home():
         from app.public import public_home
         return public_home()
     from app.records import worklist
-    items = worklist.for_user(current_user, limit=50)
+    items = worklist.for_user(current_user, limit=10)  # the first rows of each group; "see all" for more
     roles = access.roles_in(current_user, access.current_center_id())
     roles_text = "、".join(str(access.ROLE_TITLES[r]) for r in sorted(roles))
     panels = [p.template for p in HOME_PANELS if p.roles & roles]
@@ -128,7 +141,7 @@ def home():
 def my_worklist():
     from app.records import worklist
     group = request.args.get("group") or None
-    return render_template("worklist.html", items=worklist.for_user(current_user, limit=500, group=group))
+    return render_template("worklist.html", items=worklist.for_user(current_user, limit=100, group=group))
 
 
 @bp.route("/center", methods=["POST"])

@@ -141,3 +141,30 @@ def test_a_referral_records_what_the_applicant_asked_for_in_words(client, auth, 
     assert done.status_code == 302 and the_case(db).state == "transferred"
     html = client.get(f"/r/cases/{case.id}/print/transfer").get_data(as_text=True)
     assert "办理房屋产权过户" in html and "临时救助申请" not in html
+
+
+def test_control_characters_typed_into_a_name_are_dropped(client, auth, matters, db):
+    auth.login("a_clerk")
+    data = form_data(matters["relief"], applicant_name="李\x00四\x0b", all_received="1")
+    assert client.post("/r/cases/new", data=data).status_code == 302
+    assert the_case(db).applicant_name == "李四"
+
+
+def test_a_free_text_longer_than_a_paper_box_is_refused_beside_the_field(client, auth, county, matters, db):
+    from tests.test_cases import step
+    auth.login("a_clerk")
+    client.post("/r/cases/new", data=form_data(matters["relief"], all_received="1", then="accept"))
+    case = the_case(db)
+    response = client.post(f"/r/case-extensions/new?case_id={case.id}", data={
+        "case_id": case.id, "reason": "核" * 250_000, "requested_on": today().isoformat(),
+        "new_due": "2026-12-31", "form_token": "long"})
+    assert response.status_code in (200, 413)
+    db.session.expire_all()
+    from models.case import CaseExtension
+    assert db.session.scalar(select(func.count(CaseExtension.id))) == 0
+
+
+def test_a_request_body_over_two_megabytes_is_refused_with_a_chinese_page(client, auth, matters):
+    auth.login("a_clerk")
+    response = client.post("/r/cases/new", data={"applicant_name": "李" * 3_000_000})
+    assert response.status_code == 413 and "提交的内容过大" in response.get_data(as_text=True)

@@ -77,7 +77,7 @@ def test_mark_read_and_badge_count(client, auth, county, db):
     auth.login("a_clerk")
     assert 'class="badge-count">3<' in client.get("/").get_data(as_text=True)
     note = db.session.scalar(select(Notification).where(Notification.key == "a"))
-    assert client.get(f"/notifications/{note.id}").headers["Location"] == "/r/matters/"  # opening reads it
+    assert client.post(f"/notifications/{note.id}").headers["Location"] == "/r/matters/"  # opening reads it
     second = db.session.scalar(select(Notification).where(Notification.key == "b"))
     assert client.post(f"/notifications/{second.id}/read").status_code == 302
     db.session.expire_all()
@@ -95,6 +95,28 @@ def test_notification_link_never_leaves_the_site(client, auth, county, db, link)
     auth.login("a_clerk")
     note = db.session.scalar(select(Notification))
     assert client.get(f"/notifications/{note.id}").headers["Location"] == "/notifications/"
+    assert client.post(f"/notifications/{note.id}").headers["Location"] == "/notifications/"
+
+
+def test_opening_a_notification_by_get_does_not_mark_it_read(client, auth, county, db, app):
+    """A GET (a prefetch, a link scanner, an image tag) only follows the link; opening from the inbox is a
+    POST with the CSRF token, which marks the notification read."""
+    user = county["users"]["a_clerk"]
+    notify(user.id, "办件即将到期", key="k", link="/r/cases/")
+    db.session.commit()
+    auth.login("a_clerk")
+    note = db.session.scalar(select(Notification))
+    assert client.get(f"/notifications/{note.id}").headers["Location"] == "/r/cases/"
+    assert unread_count(user.id) == 1
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/notifications/{note.id}").status_code == 400
+    assert unread_count(user.id) == 1
+    inbox = client.get("/notifications/").get_data(as_text=True)
+    assert f'<form method="post" action="/notifications/{note.id}"' in inbox and 'name="csrf_token"' in inbox
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert client.post(f"/notifications/{note.id}").headers["Location"] == "/r/cases/"
+    db.session.expire_all()
+    assert unread_count(user.id) == 0
 
 
 def test_marking_read_needs_the_csrf_token(client, auth, county, db, app):

@@ -209,5 +209,8 @@ def test_worklist_runs_a_bounded_number_of_queries(client, auth, county, matter,
     many = (measure(director), measure(clerk), home_page("a_director"), home_page("a_clerk"))
     assert len(worklist.for_user(director).group("approvals").items) == 22
     assert len(worklist.for_user(clerk)) == 44
-    assert many == few
+    assert many[:2] == few[:2]
+    add_rows(20)  # the home page shows the first rows of each group: past that, nothing grows
+    more = (home_page("a_director"), home_page("a_clerk"))
+    assert more == many[2:] and all(m <= f + 1 for m, f in zip(many[2:], few[2:]))
     assert few[0] <= 12 and few[1] <= 12  # a few queries per record type, whatever the number of rows

@@ -45,6 +45,17 @@ def _id_number_check(_form, field):
         raise ValidationError(_l("Not a valid 18-digit ID number (check the last digit)."))
 
 
+def _sane_date(_form, field):
+    """A typed date within 1900..2099: the working-day calendar and every deadline sum stay in range."""
+    from app.params import FIRST_DATE, LAST_DATE
+    if field.data is None:
+        return
+    day = field.data.date() if hasattr(field.data, "date") else field.data
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValidationError(_l("Enter a date between %(first)s and %(last)s.",
+                                 first=FIRST_DATE.isoformat(), last=LAST_DATE.isoformat()))
+
+
 def as_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -66,6 +77,16 @@ def user_choices(center_id: int | None, blank=True):
     return ([(0, "—")] if blank else []) + [(u.id, u.name) for u in db.session.scalars(query)]
 
 
+TEXT_LIMIT = 4000  # characters of a free-text field unless its declaration says otherwise
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(value):
+    """Typed or pasted text without control characters (PostgreSQL refuses NUL; paper and Excel
+    cannot show the others); line breaks and tabs stay."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
 def wtf_field(f: Field, center_id: int | None):
     """One WTForms field for a declared Field."""
     need = [DataRequired(REQUIRED)] if f.required and f.kind not in ("int", "decimal", "bool") else \
@@ -77,18 +98,20 @@ def wtf_field(f: Field, center_id: int | None):
             validators.append(Regexp(PHONE, message=_l("Enter a mobile number (11 digits) or a landline such as 0737-1234567.")))
         if f.kind == "idno":
             validators.append(_id_number_check)
-        return StringField(validators=validators, filters=[lambda v: v.strip() if isinstance(v, str) else v], **kw)
+        return StringField(validators=validators, filters=[lambda v: _clean(v).strip() if isinstance(v, str) else v], **kw)
     if f.kind == "text":
-        return TextAreaField(validators=need, **kw)
+        # Every text fits a paper box: a few pages at most (a render of a longer one takes minutes).
+        return TextAreaField(validators=need + [Length(max=f.max_length or TEXT_LIMIT, message=_l("Too long."))],
+                             filters=[_clean], **kw)
     if f.kind == "int":
         rng = [NumberRange(min=f.min, max=f.max, message=_l("Out of range."))] if f.min is not None or f.max is not None else []
         return IntegerField(validators=need + rng, **kw)
     if f.kind == "decimal":
         return DecimalField(validators=need, places=2, **kw)
     if f.kind == "date":
-        return DateField(validators=need, **kw)
+        return DateField(validators=need + [_sane_date], **kw)
     if f.kind == "datetime":
-        return DateTimeLocalField(validators=need, format="%Y-%m-%dT%H:%M", **kw)
+        return DateTimeLocalField(validators=need + [_sane_date], format="%Y-%m-%dT%H:%M", **kw)
     if f.kind == "bool":
         return BooleanField(**kw)
     if f.kind == "choice":
@@ -122,6 +145,25 @@ def build_form(rtype: RecordType, center_id: int | None, field_names=None, with_
         for child in rtype.children:
             attrs[child.name] = FieldList(FormField(child_form(child, center_id)), min_entries=0)
     return type(f"{rtype.model.__name__}Form", (FlaskForm,), attrs)
+
+
+def conceal_id_numbers(rtype: RecordType, form, record, show_full: bool) -> None:
+    """An edit form never sends a masked ID number to the browser unless `show_full`: the input is empty with
+    the masked number as its placeholder, and left empty it keeps the stored number (a new one is retyped in
+    full and checked as usual)."""
+    if show_full:
+        return
+    from app.records.registry import mask_id_number
+    for f in rtype.fields:
+        if f.kind != "idno" or not f.mask or not f.in_form or f.name not in form:
+            continue
+        field, stored = form[f.name], getattr(record, f.name, None) or ""
+        render_kw = {**(field.render_kw or {}), "placeholder": mask_id_number(stored) if stored else ""}
+        typed = field.raw_data[0].strip() if field.raw_data and isinstance(field.raw_data[0], str) else ""
+        if not typed:  # the form as sent out, or sent back empty: the stored number stays, and stays unseen
+            field.data, field.raw_data = stored, [""]
+            render_kw["value"] = ""
+        field.render_kw = render_kw
 
 
 def may_unmask(rtype: RecordType, user, center_id) -> bool:

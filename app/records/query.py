@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from flask import abort, has_request_context
 from sqlalchemy import Select, String, and_, cast, false, func, select, union_all
 
 from app import access
 from app.extensions import db
+from app.params import parse_date, parse_id, parse_int
 from app.records.registry import RecordType
 from app.timeutil import today
 
@@ -43,13 +43,6 @@ def get_or_404(rtype: RecordType, record_id: int, user, action: str = "read"):
     if action != "read" and not rtype.allows(action, access.roles_in(user, record.center_id)):
         abort(403)
     return record
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
@@ -125,13 +118,13 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     if rtype.workflow and args.get("state"):
         active["state"] = args["state"]
         query = query.where(model.state == args["state"])
-    if args.get("center", type=int) and len(listed) > 1:
-        active["center"] = args.get("center", type=int)
+    if parse_id(args.get("center")) and len(listed) > 1:
+        active["center"] = parse_id(args.get("center"))
         query = query.where(model.center_id == active["center"])
     for f in rtype.filter_fields:
         column = getattr(model, f.name)
         if f.kind in ("date", "datetime"):
-            lo, hi = _parse_date(args.get(f"{f.name}_from")), _parse_date(args.get(f"{f.name}_to"))
+            lo, hi = parse_date(args.get(f"{f.name}_from")), parse_date(args.get(f"{f.name}_to"))
             if lo:
                 active[f"{f.name}_from"] = lo.isoformat()
                 query = query.where(column >= lo)
@@ -143,9 +136,10 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
         if value in (None, ""):
             continue
         if f.kind in ("ref", "user", "int"):
-            if not value.isdigit():
+            # ASCII digits within a 64-bit column; anything else ("²", 10**20) and the filter is ignored
+            value = parse_int(value) if f.kind == "int" else parse_id(value)
+            if value is None:
                 continue
-            value = int(value)
         elif f.kind == "bool":
             value = value == "1"
         active[f.name] = value

@@ -164,6 +164,7 @@ class RecordType:
     before_save: Callable | None = None
     after_create: Callable | None = None          # (record, user) after a new record's first flush
     row_filter: Callable | None = None            # (query, user) → query: narrower visibility
+    can_edit: Callable | None = None              # (record, user) → None if this user may edit it, else a reason
     flags: Callable | None = None                 # record → [(label, css)] badges beside the state
     prefill: Callable | None = None               # (args, center_id) → initial form data of a new record
     parent: tuple[str, type] | None = None        # (fk column, model): created from a parent record's page

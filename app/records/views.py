@@ -21,8 +21,9 @@ from werkzeug.exceptions import Forbidden
 from app import access, audit
 from app.database import writes
 from app.extensions import db
+from app.params import parse_id, parse_page
 from app.records import query as rq
-from app.records.forms import build_form, may_unmask
+from app.records.forms import build_form, conceal_id_numbers, may_unmask
 from app.records.registry import REGISTRY, RecordType
 from app.records.workflow import TransitionRefused, apply_transition, available, not_in_this_state, refusal
 from models.core import AuditEntry, SubmissionToken
@@ -55,7 +56,7 @@ def list_view(key):
     if not rq.readable_center_ids(rtype, current_user):
         abort(403)
     query, active = rq.filtered_query(rtype, current_user, request.args)
-    rows, total, page, pages = rq.page_of(query, request.args.get("page", 1, type=int),
+    rows, total, page, pages = rq.page_of(query, parse_page(request.args.get("page")),
                                           current_app.config["PAGE_SIZE"])
     ctx = dict(rtype=rtype, rows=rows, total=total, page=page, pages=pages, active=active,
                can_create=_can_create(rtype), filter_choices=_filter_choices(rtype),
@@ -274,7 +275,7 @@ def _apply_children(rtype, record, form) -> bool:
                     entry.form[f.name].errors.append(_("This field is required."))
                     ok = False
             row_id = entry.form.row_id.data
-            row = existing.get(int(row_id)) if row_id and str(row_id).isdigit() else None
+            row = existing.get(parse_id(str(row_id or "")))  # "²" or 10**20: no such row, a new one
             row = row or child.model()
             for name, value in values.items():
                 setattr(row, name, value)
@@ -344,7 +345,7 @@ def _parent_of(rtype):
         return None
     column, model = rtype.parent
     from app.records.registry import for_model
-    parent_id = request.args.get(column, type=int)
+    parent_id = parse_id(request.args.get(column))  # None for "²" or a number no id can be: 404
     if not parent_id:
         abort(404)
     return rq.get_or_404(for_model(model), parent_id, current_user)
@@ -420,7 +421,12 @@ def edit(key, record_id):
     record = rq.get_or_404(rtype, record_id, current_user, "edit")
     if record.voided or not _editable_state(rtype, record):
         return _not_now(rtype, record)
+    reason = rtype.can_edit(record, current_user) if rtype.can_edit is not None else None
+    if reason:  # the same rule as the record's steps (e.g. only the first-responsible clerk or a manager)
+        return render_template("errors/error.html", error=Forbidden(), reason=str(reason),
+                               back=url_for("records.view", key=key, record_id=record_id)), 403
     form_class = build_form(rtype, record.center_id)
+    show_full = may_unmask(rtype, current_user, record.center_id)
     if request.method == "GET":
         data = {f.name: getattr(record, f.name) for f in rtype.fields if f.in_form}
         for f in rtype.fields:
@@ -430,6 +436,7 @@ def edit(key, record_id):
                                                "form_version": record.version})
     else:
         form = form_class()
+    conceal_id_numbers(rtype, form, record, show_full)
     if _added_row(rtype, form):
         return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
     if form.validate_on_submit():
@@ -447,6 +454,7 @@ def edit(key, record_id):
                 return _saved(rtype, record)
             db.session.rollback()
             record = rq.get_or_404(rtype, record_id, current_user, "edit")
+            conceal_id_numbers(rtype, form, record, show_full)
     return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
 
 
@@ -502,6 +510,8 @@ def transition(key, record_id, name):
     step = rtype.workflow.transition(name) if rtype.workflow else None
     if step is None:
         abort(404)
+    if request.method == "POST" and _older_version(request.form.get("form_version"), record.version):
+        return _handled_by_someone_else(key, record_id)  # before "may I?": the answer changed with the record
     if step not in available(rtype, record, current_user):
         # Say why (e.g. someone else took this step a moment ago), with the way back to the record.
         reason = refusal(rtype, record, step, current_user)
@@ -519,8 +529,7 @@ def transition(key, record_id, name):
         form = form_class()
     if form.validate_on_submit():
         if str(form.form_version.data) != str(record.version):
-            flash(_("Someone else acted on this record after you opened it; look again before you act."), "error")
-            return redirect(url_for("records.view", key=key, record_id=record_id))
+            return _handled_by_someone_else(key, record_id)
         values = {}
         for f in step.fields:
             fdecl = rtype.field(f)
@@ -547,6 +556,16 @@ def transition(key, record_id, name):
             flash(_("Done: %(step)s.", step=step.title), "success")
             return redirect(url_for("records.view", key=key, record_id=record_id))
     return render_template("records/transition.html", rtype=rtype, record=record, step=step, form=form)
+
+
+def _older_version(submitted, current) -> bool:
+    return bool(submitted) and submitted.isascii() and submitted.isdigit() and int(submitted) < current
+
+
+def _handled_by_someone_else(key, record_id):
+    """The loser of a simultaneous step: told so, and shown the record as it is now (not a 403 or 409)."""
+    flash(_("This record has already been handled by someone else; look at it again before you act."), "error")
+    return redirect(url_for("records.view", key=key, record_id=record_id))
 
 
 @bp.route("/<key>/<int:record_id>/void", methods=["GET", "POST"])

@@ -48,3 +48,17 @@
     });
   });
 })();
+
+/* Print views: the toolbar's buttons (no inline handlers: the Content-Security-Policy allows no inline script).
+   "打印" opens the browser's print dialog; "返回" goes back in history, or follows its link without JS. */
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+  document.querySelectorAll("a[data-back]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+    });
+  });
+})();

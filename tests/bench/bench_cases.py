@@ -1,5 +1,5 @@
 """Five years of a busy centre, then the numbers that matter: list page, search by any part of a name
-and by ID number, overdue sweep, receipt PDF.
+and by ID number, the worklists, overdue sweep, receipt PDF.
 
 Run: .venv/bin/python tests/bench/bench_cases.py [--cases 250000]
 """
@@ -200,6 +200,12 @@ def main() -> None:
     ids = [id_number(i) for i in (7, 12_345, 99_999, 180_001, args.cases - 1)]
     ids += [next(id_number(i).lower() for i in range(1000) if id_number(i).endswith("X")), "430923199001011234"]
     measure(client, [f"/r/cases/?q={q}" for q in ids], args.requests, results, "id_search")
+    # What awaits the director (approvals first, then the centre's exceptions), the page and the home page.
+    director = app.test_client()
+    director.post("/login", data={"username": "director", "password": DEMO_PASSWORD})
+    measure(director, ["/worklist"], args.requests, results, "director_worklist")
+    measure(director, ["/"], args.requests // 2, results, "director_home")
+    measure(client, ["/worklist"], args.requests, results, "clerk_worklist")
     pdf_times = []
     for _ in range(10):
         t = time.perf_counter()
