@@ -856,7 +856,10 @@ def case_dashboard(center_id: int, on: date | None = None) -> dict:
     on = on or today()
     counts = db.session.execute(select(*(db.func.sum(db.case((tile.condition(on), 1), else_=0))
                                          for tile in CASE_TILES))
-                                .where(ServiceCase.center_id == center_id, ServiceCase.voided.is_(False))).one()
+                                .where(ServiceCase.center_id == center_id, ServiceCase.voided.is_(False),
+                                       # every tile's condition implies one of these: read only those rows
+                                       db.or_(ServiceCase.intake_date == on,
+                                              ServiceCase.state.in_(PROMISE_STATES)))).one()
     return dict(zip((t.key for t in CASE_TILES), (int(v or 0) for v in counts)), today=on)
 
 
