@@ -50,6 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
     import printouts
 
     auth.init_app(app)
+    from app import first_run
+    first_run.init_app(app)  # an empty database is set up from this PC only
     web.init_app(app)
     printouts.init_app(app)
     from app import cases, notifications

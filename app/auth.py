@@ -166,8 +166,12 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = _attempt(form.username.data.strip(), form.password.data)
+        from app.first_run import demo_login_refused, from_this_pc, is_demo_password
         if user is None:
             form.password.errors.append(_("Wrong username or password, or too many attempts: please try again later."))
+        elif is_demo_password(form.password.data) and not from_this_pc():
+            # The password verified, so this account still has the password everyone can read in the README.
+            form.password.errors.append(demo_login_refused())
         else:
             session.clear()
             login_user(user)

@@ -87,7 +87,8 @@ def lan_address() -> str:
 @click.option("--threads", default=8, type=int)
 @with_appcontext
 def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
-    """Upgrade the database, load the demo centre if empty, start jobs and serve with waitress."""
+    """Upgrade the database, start jobs and serve with waitress (an empty database: set up at /setup)."""
+    current_app.config["SERVE_PORT"] = port
     from flask_migrate import upgrade
     from sqlalchemy.exc import DBAPIError
     from waitress import serve as waitress_serve
@@ -130,7 +131,7 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
 
 
 def _prepare_database(upgrade) -> None:
-    """The steps of `serve` that write: migrations, the holiday calendar, statistics, demo data when empty."""
+    """The steps of `serve` that write: migrations, the holiday calendar, statistics."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     from app.workdays import seed_from_package
     from jobs.housekeeping import refresh_statistics
@@ -139,12 +140,9 @@ def _prepare_database(upgrade) -> None:
     db.session.commit()
     refresh_statistics(now())
     if not db.session.scalar(select(func.count(User.id))):
-        from app.demo import DEMO_PASSWORD, build_demo, demo_logins
-        build_demo()
-        db.session.commit()
-        click.echo(f"Empty database: demo centre loaded. Logins (password {DEMO_PASSWORD}):")
-        for username, title in demo_logins():
-            click.echo(f"  {username:12s} {title}")
+        port = current_app.config.get("SERVE_PORT", 5000)
+        click.echo(f"首次使用：请在本机浏览器打开 http://127.0.0.1:{port}/setup ，建立真实的中心，或载入演示数据试用。\n"
+                   f"First run: open http://127.0.0.1:{port}/setup on this PC to start a real centre or load the demo.")
 
 
 def _set_public_base_url(address: str, port: int) -> None:

@@ -47,21 +47,16 @@ def printed_logins(output: str) -> list[str]:
     return [line.split()[0] for line in output.splitlines() if line.startswith("  ") and line.strip()]
 
 
-def test_run_command_prints_the_county_admin(runner, db, monkeypatch):
-    """Only the county's administrator may enter a year's holiday notice: the run command names that login
-    first, and every other demo account that exists, so nobody goes looking for it."""
+def test_run_command_on_an_empty_database_points_to_the_set_up_page_and_loads_nothing(runner, db, monkeypatch):
+    """A first install exposes no demo accounts: the run command says where to set the system up."""
     import flask_migrate
     import waitress
     monkeypatch.setattr(flask_migrate, "upgrade", lambda **kw: None)  # the test database is already built
     monkeypatch.setattr(waitress, "serve", lambda *a, **kw: None)
     result = runner.invoke(args=["serve", "--no-jobs"])
     assert result.exit_code == 0, result.output
-    logins = printed_logins(result.output)
-    assert logins[0] == "county_admin"
-    every = set(db.session.scalars(select(User.username)))
-    assert set(logins) == every and len(logins) == len(every)
-    assert "县" in result.output.splitlines()[[i for i, l in enumerate(result.output.splitlines())
-                                             if l.strip().startswith("county_admin")][0]]
+    assert "http://127.0.0.1:5000/setup" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
 
 
 def test_demo_data_command_prints_every_demo_login_county_admin_first(app):
