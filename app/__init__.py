@@ -45,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.workdays import invalidate_cache
     invalidate_cache()  # a new app may sit on a new database
     records.load_record_types()
-    records.check_all_workflows()
+    records.check_declarations()
 
     import printouts
 

@@ -1,7 +1,7 @@
 """The audit trail: every insert, change and state move of a record is written on flush.
 
 Listening to the session (not the views) means jobs, CLI commands and views are all covered.
-A transition or void sets `record._audit_note = (action, comment)` before the flush.
+A transition, a void or a system change names itself with `note(record, action, comment)` before the flush.
 """
 from __future__ import annotations
 
@@ -39,10 +39,16 @@ def _text(value) -> str:
     return str(value)
 
 
-def _entries_for(obj, actor: int | None, at: datetime) -> list[AuditEntry]:
+def note(record, action: str, comment: str = "") -> None:
+    """What the next flush of this record is (a "transition", a "void", or an "edit" with a reason): its
+    audit rows carry the action and the comment."""
+    db.session.info.setdefault("audit_notes", {})[id(record)] = (action, comment)
+
+
+def _entries_for(obj, actor: int | None, at: datetime, noted: tuple) -> list[AuditEntry]:
     state = inspect(obj)
     table = obj.__table__.name
-    action, comment = getattr(obj, "_audit_note", (None, ""))
+    action, comment = noted
     entries = []
     for attr in state.mapper.column_attrs:
         key = attr.key
@@ -70,10 +76,11 @@ def _entries_for(obj, actor: int | None, at: datetime) -> list[AuditEntry]:
 
 def _before_flush(session: Session, _ctx, _instances):
     actor, at = _actor_id(), now()
+    notes = session.info.get("audit_notes", {})
     for obj in session.dirty:
         if isinstance(obj, RecordMixin) and session.is_modified(obj, include_collections=False):
-            session.add_all(_entries_for(obj, actor, at))
-            obj.__dict__.pop("_audit_note", None)
+            session.add_all(_entries_for(obj, actor, at, notes.pop(id(obj), (None, ""))))
+    notes.clear()  # a note is for the flush that follows it, never for a later object at the same address
     for obj in session.new:
         if isinstance(obj, RecordMixin) and obj.created_by_id is None and actor is not None:
             obj.created_by_id = actor
@@ -156,29 +163,9 @@ def _column_field(rtype, name: str):
 
 def _shown(f, text: str, unmask: bool) -> str:
     """A stored value (the text written on flush) as the record's page shows it."""
-    from app.records.registry import format_value, mask_id_number
-
     if text == "" or f is None:
         return text
-    if f.kind == "bool":
-        return format_value(f, text == "True")
-    if f.kind == "choice" and f.choices:
-        return str(dict(f.choices).get(text, text))
-    if f.kind in ("ref", "user") and text.isdigit():
-        from models.core import User
-        model = User if f.kind == "user" else f.ref
-        related = db.session.get(model, int(text)) if model is not None else None
-        if related is not None:
-            return related.name if f.kind == "user" else str(related)
-        return text
-    if f.kind == "datetime":
-        try:
-            return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            return text
-    if f.kind == "idno" and f.mask and not unmask:
-        return mask_id_number(text)
-    return text
+    return f.k.shown(f, text, unmask)
 
 
 def described(rtype, record, unmask: bool = False) -> list[TrailRow]:
@@ -200,3 +187,18 @@ def described(rtype, record, unmask: bool = False) -> list[TrailRow]:
         label = str(f.label) if f is not None else str(COLUMN_LABELS.get(e.field, e.field))
         rows.append(TrailRow(e, label, _shown(f, e.before, unmask), _shown(f, e.after, unmask)))
     return rows
+
+
+def bulk(table: str, rows, field: str, before: str, after, comment: str = "", action: str = "sweep",
+         more: tuple = ()) -> None:
+    """The trail of a set-based UPDATE (the jobs' sweeps), which no flush sees: one INSERT, in the same
+    transaction, of one row per changed record and field. `rows` are (record id, centre id, ...) as the
+    UPDATE's RETURNING gave them; `after` is the new text, or a function of the row; `more` adds
+    further (field, before, after) changes of the same records. Written by the system (no user)."""
+    if not rows:
+        return
+    at = now()
+    entries = [dict(center_id=row[1], record_table=table, record_id=row[0], user_id=None, at=at, action=action,
+                    field=name, before=old, after=new(row) if callable(new) else new, comment=comment)
+               for name, old, new in ((field, before, after), *more) for row in rows]
+    db.session.execute(insert(AuditEntry.__table__), entries)

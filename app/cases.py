@@ -11,13 +11,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import joinedload
 
+from app import audit
 from app.access import STAFF
 from app.deadlines import working_day_deadline
 from app.extensions import db
 from app.params import parse_id
-from app.records.registry import (Child, Field, ListView, PrintForm, RecordType, State, Transition, Workflow,
-                                  register)
-from app.records.workflow import TransitionRefused
+from app.records import operations
+from app.records.registry import (Child, Field, ListView, PrintForm, RecordType, Refused, State, Transition,
+                                  Workflow, register)
 from app.timeutil import cn_date, today
 from app.workdays import add_working_days, is_working_day, next_working_day, working_days_between
 from models.case import (OPEN_STATES, RUNNING_STATES, CaseExtension, CaseHandover, CaseJointWindow, CaseMaterial,
@@ -106,7 +107,7 @@ def recompute_promises(years: set[int]) -> int:
         case.warned = False
         if case.overdue and case.overdue_reason == "past_due" and case.effective_due >= today():
             case.overdue, case.overdue_reason = False, ""
-        case._audit_note = ("edit", note)
+        audit.note(case, "edit", note)
     return changed
 
 
@@ -165,11 +166,12 @@ def sweep_overdue(on: date) -> list[tuple[int, int, int | None]]:
     """Flag cases whose clock runs past their (extended) due date, and registered cases left without
     any reply by the next working day; returns (id, centre, responsible) of the newly flagged."""
     due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
+    returned = (ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id, ServiceCase.overdue_reason)
     flagged = _rows(update(ServiceCase)
                     .where(ServiceCase.state.in_(RUNNING_STATES), ServiceCase.voided.is_(False),
                            ServiceCase.overdue.is_(False), due.is_not(None), due < on)
                     .values(overdue=True, overdue_reason="past_due", version=ServiceCase.version + 1)
-                    .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+                    .returning(*returned))
     # Result not delivered within the promise [§10 (四)], unless the applicant was told in time to
     # collect it and did not come (申请人原因 [§11]).
     told_in_time = db.and_(ServiceCase.pickup_notified_on.is_not(None), ServiceCase.pickup_notified_on <= due)
@@ -177,24 +179,30 @@ def sweep_overdue(on: date) -> list[tuple[int, int, int | None]]:
                      .where(ServiceCase.state == "completed", ServiceCase.voided.is_(False),
                             ServiceCase.overdue.is_(False), due.is_not(None), due < on, ~told_in_time)
                      .values(overdue=True, overdue_reason="not_delivered", version=ServiceCase.version + 1)
-                     .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+                     .returning(*returned))
     # No reply [§10 (二)]: neither answered, accepted, refused nor referred by the next working day.
-    return flagged + _rows(update(ServiceCase)
-                           .where(ServiceCase.state == "registered", ServiceCase.voided.is_(False),
-                                  ServiceCase.overdue.is_(False), ServiceCase.intake_date < add_working_days(on, -1))
-                           .values(overdue=True, overdue_reason="no_reply", version=ServiceCase.version + 1)
-                           .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    flagged += _rows(update(ServiceCase)
+                     .where(ServiceCase.state == "registered", ServiceCase.voided.is_(False),
+                            ServiceCase.overdue.is_(False), ServiceCase.intake_date < add_working_days(on, -1))
+                     .values(overdue=True, overdue_reason="no_reply", version=ServiceCase.version + 1)
+                     .returning(*returned))
+    # One INSERT for the trail of all three: a case not yet overdue has no reason (clearing the flag clears it).
+    audit.bulk(ServiceCase.__table__.name, flagged, "overdue", "False", "True",
+               more=(("overdue_reason", "", lambda row: row[3]),))
+    return [row[:3] for row in flagged]
 
 
 def sweep_warnings(on: date) -> list[tuple[int, int, int | None]]:
     """Early warning (预警) [§9] for cases whose clock runs and which are due on the next working day."""
     due = db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)
-    return _rows(update(ServiceCase)
-                 .where(ServiceCase.state.in_(RUNNING_STATES), ServiceCase.voided.is_(False),
-                        ServiceCase.warned.is_(False), ServiceCase.overdue.is_(False), due > on,
-                        due <= add_working_days(on, 1))
-                 .values(warned=True, version=ServiceCase.version + 1)
-                 .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    warned = _rows(update(ServiceCase)
+                   .where(ServiceCase.state.in_(RUNNING_STATES), ServiceCase.voided.is_(False),
+                          ServiceCase.warned.is_(False), ServiceCase.overdue.is_(False), due > on,
+                          due <= add_working_days(on, 1))
+                   .values(warned=True, version=ServiceCase.version + 1)
+                   .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    audit.bulk(ServiceCase.__table__.name, warned, "warned", "False", "True")
+    return warned
 
 
 def sweep_handovers(on: date) -> list[tuple[int, int, int | None]]:
@@ -203,13 +211,15 @@ def sweep_handovers(on: date) -> list[tuple[int, int, int | None]]:
     # whose clock started before the previous working day and has no handover is late.
     no_leg = ~select(CaseHandover.id).where(CaseHandover.case_id == ServiceCase.id,
                                             CaseHandover.voided.is_(False)).exists()
-    return _rows(update(ServiceCase)
+    late = _rows(update(ServiceCase)
                  .where(ServiceCase.state.in_(("accepted", "reported")), ServiceCase.handover_late.is_(False),
                         ServiceCase.voided.is_(False), ServiceCase.clock_start < add_working_days(on, -1),
                         ServiceCase.matter_id.in_(select(Matter.id).where(Matter.department_id.is_not(None))),
                         no_leg)
                  .values(handover_late=True, version=ServiceCase.version + 1)
                  .returning(ServiceCase.id, ServiceCase.center_id, ServiceCase.responsible_id))
+    audit.bulk(ServiceCase.__table__.name, late, "handover_late", "False", "True")
+    return late
 
 
 def sweep_department_legs(on: date) -> list[tuple[int, int, int | None]]:
@@ -217,50 +227,61 @@ def sweep_department_legs(on: date) -> list[tuple[int, int, int | None]]:
     case = select(ServiceCase).where(ServiceCase.id == CaseHandover.case_id)
     due = case.with_only_columns(db.func.coalesce(ServiceCase.extended_due, ServiceCase.due_date)).scalar_subquery()
     responsible = case.with_only_columns(ServiceCase.responsible_id).scalar_subquery()
-    return _rows(update(CaseHandover)
+    legs = _rows(update(CaseHandover)
                  .where(CaseHandover.state == "handed", CaseHandover.late.is_(False), CaseHandover.voided.is_(False),
                         due < on)
                  .values(late=True, version=CaseHandover.version + 1)
-                 .returning(CaseHandover.case_id, CaseHandover.center_id, responsible))
+                 .returning(CaseHandover.id, CaseHandover.center_id, CaseHandover.case_id, responsible))
+    audit.bulk(CaseHandover.__table__.name, legs, "late", "False", "True")  # on the leg's own trail
+    return [(case_id, center_id, responsible_id) for _leg, center_id, case_id, responsible_id in legs]
 
 
 # ------------------------------------------------------------------ workflow hooks
 
-def _responsible_or_manager(case, user):
+def responsible_or_manager(case, user) -> None:
+    """首问负责: only the first-responsible clerk (or a manager) handles the case; else Refused."""
     from app.access import roles_in
     if case.responsible_id in (None, user.id) or roles_in(user, case.center_id) & {DEPUTY, DIRECTOR}:
-        return None
-    return _l("Only the first-responsible clerk or a manager may handle this case.")
+        return
+    raise Refused(_l("Only the first-responsible clerk or a manager may handle this case."))
+
+
+def _responsible_or_manager(ctx) -> None:
+    responsible_or_manager(ctx.record, ctx.user)
 
 
 def _matter_kind(*kinds):
-    def guard(case, user):
+    def guard(ctx):
+        case = ctx.record
         if case.matter.kind not in kinds and case.kind not in kinds:
-            return _l("Not for this kind of matter.")
-        return _responsible_or_manager(case, user)
+            raise Refused(_l("Not for this kind of matter."))
+        responsible_or_manager(case, ctx.user)
     return guard
 
 
-def _ask_supplement(case, user):
+def _ask_supplement(ctx):
+    case = ctx.record
     missing = missing_materials(case.matter, case.materials)
     if not missing:
-        raise TransitionRefused(str(_l("Nothing is missing: accept the case instead.")))
+        raise Refused(_l("Nothing is missing: accept the case instead."))
     case.missing_materials = "\n".join(missing)
 
 
-def _accept(case, user):
+def _accept(ctx):
+    case = ctx.record
     missing = missing_materials(case.matter, case.materials)
     if missing:
-        raise TransitionRefused(str(_l("Materials are missing (%(names)s): give the one-time notice instead.",
-                                       names="、".join(missing))))
+        raise Refused(_l("Materials are missing (%(names)s): give the one-time notice instead.",
+                                       names="、".join(missing)))
     start_clock(case, case.intake_date)
 
 
-def _supplement_received(case, user):
+def _supplement_received(ctx):
+    case = ctx.record
     if case.clock_start is None or case.clock_start < case.intake_date:
-        raise TransitionRefused(str(_l("The supplement cannot arrive before the intake day.")), field="clock_start")
+        raise Refused(_l("The supplement cannot arrive before the intake day."), field="clock_start")
     if case.clock_start > today():
-        raise TransitionRefused(str(_l("This day has not come yet.")), field="clock_start")
+        raise Refused(_l("This day has not come yet."), field="clock_start")
     tick_supplement(case)
     start_clock(case, case.clock_start)
 
@@ -278,50 +299,57 @@ def tick_supplement(case: ServiceCase) -> None:
         row.note = (row.note + " " if row.note else "") + f"补正 {case.clock_start.isoformat()}"
 
 
-def _applicant_delay(case, user):
+def _applicant_delay(ctx):
     """The total of working days the applicant caused; the promise moves by the change [§11]."""
+    case = ctx.record
     total = case.applicant_delay_days
     if total is None or total < 0:
-        raise TransitionRefused(str(_l("Enter a number of working days (0 or more).")), field="applicant_delay_days")
+        raise Refused(_l("Enter a number of working days (0 or more)."), field="applicant_delay_days")
     history = inspect(case).attrs.applicant_delay_days.history
     before = history.deleted[0] if history.deleted else total
     case.applicant_delay_days = before
     add_applicant_delay(case, total - before)
 
 
-def _pause(case, user):
+def _pause(ctx):
+    case = ctx.record
     if case.paused_on < (case.clock_start or case.intake_date) or case.paused_on > today():
-        raise TransitionRefused(str(_l("Choose a day between acceptance and today.")), field="paused_on")
+        raise Refused(_l("Choose a day between acceptance and today."), field="paused_on")
 
 
-def _resume(case, user):
+def _resume(ctx):
+    case = ctx.record
     if case.resumed_on < case.paused_on or case.resumed_on > today():
-        raise TransitionRefused(str(_l("Choose a day between the pause and today.")), field="resumed_on")
+        raise Refused(_l("Choose a day between the pause and today."), field="resumed_on")
     add_applicant_delay(case, applicant_days(case.paused_on, case.resumed_on))
 
 
-def _overturn_refusal(case, user):
+def _overturn_refusal(ctx):
     """A refusal found to lack good cause [§10 (一)]: the case is handled after all, and overdue."""
+    case = ctx.record
     start_clock(case, case.intake_date)
     case.overdue, case.overdue_reason = True, "unjustified_refusal"
 
 
-def _done_on_the_spot(case, user):
+def _done_on_the_spot(ctx):
+    case = ctx.record
     done = case.completed_on or case.intake_date
     if done < case.intake_date or done > today():
-        raise TransitionRefused(str(_l("Choose a day between acceptance and today.")), field="completed_on")
+        raise Refused(_l("Choose a day between acceptance and today."), field="completed_on")
     case.clock_start = case.day_one = case.due_date = case.completed_on = done
 
 
-def _complete(case, user):
+def _complete(ctx):
+    case = ctx.record
     if case.completed_on < (case.clock_start or case.intake_date) or case.completed_on > today():
-        raise TransitionRefused(str(_l("Choose a day between acceptance and today.")), field="completed_on")
+        raise Refused(_l("Choose a day between acceptance and today."), field="completed_on")
     late_reason_on_finish(case, case.completed_on, "completed_late")
 
 
-def _pickup_notified(case, user):
+def _pickup_notified(ctx):
+    case = ctx.record
     if case.pickup_notified_on < (case.completed_on or case.intake_date) or case.pickup_notified_on > today():
-        raise TransitionRefused(str(_l("Choose a day between completion and today.")), field="pickup_notified_on")
+        raise Refused(_l("Choose a day between completion and today."), field="pickup_notified_on")
 
 
 def told_to_collect_in_time(case: ServiceCase) -> bool:
@@ -330,11 +358,12 @@ def told_to_collect_in_time(case: ServiceCase) -> bool:
     return case.pickup_notified_on is not None and due is not None and case.pickup_notified_on <= due
 
 
-def _deliver(case, user):
+def _deliver(ctx):
+    case = ctx.record
     if case.delivered_on < (case.completed_on or case.intake_date):
-        raise TransitionRefused(str(_l("Delivery cannot come before completion.")), field="delivered_on")
+        raise Refused(_l("Delivery cannot come before completion."), field="delivered_on")
     if case.delivered_on > today():
-        raise TransitionRefused(str(_l("This day has not come yet.")), field="delivered_on")
+        raise Refused(_l("This day has not come yet."), field="delivered_on")
     if not told_to_collect_in_time(case):
         late_reason_on_finish(case, case.delivered_on, "delivered_late")
 
@@ -408,8 +437,8 @@ def case_flags(case: ServiceCase) -> list:
     return flags
 
 
-def _validate_case(case: ServiceCase, form, user) -> dict:
-    errors = {}
+def _validate_case(ctx) -> dict:
+    case, errors = ctx.record, {}
     if _intake_all_received():  # the intake's one tick for "everything on the list was brought"
         for row in case.materials:
             row.received = True
@@ -487,20 +516,18 @@ def _then_errors(case: ServiceCase, matter: Matter | None) -> dict:
     return {}
 
 
-def _after_create_case(case: ServiceCase, user) -> None:
+def _after_create_case(ctx) -> None:
     """The intake form's "register and accept" / "register and finish on the spot" buttons."""
     from flask import request
-
-    from app.records.workflow import apply_transition
-    rtype = CASES
+    case, user = ctx.record, ctx.user
     then = _then()
     if then == "accept":
-        apply_transition(rtype, case, "accept", user)
+        operations.transition(CASES, case, "accept", user)
     elif then == "done":
         day = case.intake_date
-        apply_transition(rtype, case, "done_on_the_spot", user,
-                         {"result": request.form.get("result", "").strip()[:2000], "completed_on": day})
-        apply_transition(rtype, case, "deliver", user, {"delivery_method": "pickup", "delivered_on": day})
+        operations.transition(CASES, case, "done_on_the_spot", user,
+                              {"result": request.form.get("result", "").strip()[:2000], "completed_on": day})
+        operations.transition(CASES, case, "deliver", user, {"delivery_method": "pickup", "delivered_on": day})
 
 
 def _joint_window_errors(case: ServiceCase) -> dict:
@@ -519,8 +546,9 @@ def _joint_window_errors(case: ServiceCase) -> dict:
     return {}
 
 
-def _before_save_case(case: ServiceCase, user) -> None:
+def _before_save_case(ctx) -> None:
     from printouts import next_number
+    case, user = ctx.record, ctx.user
     if not case.receipt_no:
         case.receipt_no = next_number(case.center_id, "case_receipt", case.intake_date.year)
     if case.responsible_id is None:
@@ -586,9 +614,10 @@ CASE_TILES = (
 )
 
 
-def _prefill_case(args, center_id) -> dict:
+def _prefill_case(ctx) -> dict:
     """Intake: today's date and, once a matter is chosen, its materials list to tick off."""
-    data = {"intake_date": today()}
+    args, center_id = ctx.values, ctx.center_id
+    data = {"intake_date": ctx.today}
     matter = db.session.get(Matter, parse_id(args.get("matter_id")) or 0)
     if matter is None and args.get("mq", "").strip():  # typed part of a name: one match loads it
         found = [m for _w, ms in intake_matters(center_id, args["mq"]) for m in ms]
@@ -607,7 +636,7 @@ CASES = register(RecordType(
     permissions={"read": READERS, "create": HANDLERS | {ADMIN}, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     workflow=CASE_WORKFLOW, edit_states=("registered", "awaiting_supplement"),
-    unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}), can_edit=_responsible_or_manager,
+    unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}), can_edit=_responsible_or_manager, owner="responsible_id",
     validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case, after_create=_after_create_case,
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
     template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags, views=CASE_TILES,
@@ -688,7 +717,11 @@ CASES = register(RecordType(
 
 # ------------------------------------------------------------------ extensions and handovers
 
-def _approve_extension(ext: CaseExtension, user) -> None:
+def _approve_extension(ctx) -> None:
+    approve_extension(ctx.record)
+
+
+def approve_extension(ext: CaseExtension) -> None:
     """An approved extension moves the promise, unless it was asked for (or the applicant told)
     after the deadline [§8, §10 (三)]: then the case stays overdue."""
     case = ext.case
@@ -708,8 +741,8 @@ def promise_before(ext: CaseExtension) -> date | None:
     return earlier or ext.case.due_date
 
 
-def _validate_extension(ext: CaseExtension, form, user) -> dict:
-    errors = {}
+def _validate_extension(ctx) -> dict:
+    ext, errors = ctx.record, {}
     case = db.session.get(ServiceCase, ext.case_id)
     if case is None or case.state not in ("accepted", "reported"):
         return {"new_due": _l("Only a case in progress can be extended.")}
@@ -727,7 +760,8 @@ def _validate_extension(ext: CaseExtension, form, user) -> dict:
     return errors
 
 
-def _extension_warnings(ext: CaseExtension) -> list:
+def _extension_warnings(ctx) -> list:
+    ext = ctx.record
     if ext.case is not None and extension_effect(ext.case, ext):
         return [_l("Asked for after the deadline: the case counts as overdue even if the extension is approved.")]
     return []
@@ -739,16 +773,16 @@ register(RecordType(
     permissions={"read": READERS, "create": HANDLERS, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     validate=_validate_extension, warnings=_extension_warnings, edit_states=("requested",),
-    prefill=lambda args, center_id: {"requested_on": today()},
+    prefill=lambda ctx: {"requested_on": ctx.today},
     workflow=Workflow(initial="requested", states=[
         State("requested", _l("Requested"), "warn"), State("approved", _l("Approved"), "ok", final=True),
         State("rejected", _l("Rejected"), "bad", final=True)],
         transitions=[
             Transition("approve", _l("Approve"), ("requested",), "approved", frozenset({DIRECTOR}),
                        requires=("head_opinion", "applicant_notified_on"), fields=("notice_method",),
-                       not_by_author=True, on_apply=_approve_extension, approval=True),
+                       not_by_subject=True, on_apply=_approve_extension, approval=True),
             Transition("reject", _l("Reject"), ("requested",), "rejected", frozenset({DIRECTOR}),
-                       requires=("head_opinion",), not_by_author=True, css="danger")]),
+                       requires=("head_opinion",), not_by_subject=True, css="danger")]),
     fields=[
         Field("case_id", _l("Case"), ref=ServiceCase, in_form=False, in_list=True),
         Field("requested_on", _l("Requested on"), required=True, in_list=True, filter=True),
@@ -762,34 +796,37 @@ register(RecordType(
 ))
 
 
-def _leg_owner(leg: CaseHandover, user):
-    return _responsible_or_manager(leg.case, user)
+def _leg_owner(ctx) -> None:
+    responsible_or_manager(ctx.record.case, ctx.user)
 
 
-def _return_leg(leg: CaseHandover, user) -> None:
+def _return_leg(ctx) -> None:
     """The department's leg ends when the file comes back; back after the promise is late."""
+    leg = ctx.record
     if leg.returned_on < leg.handed_on:
-        raise TransitionRefused(str(_l("The file cannot come back before it was handed over.")), field="returned_on")
+        raise Refused(_l("The file cannot come back before it was handed over."), field="returned_on")
     if leg.returned_on > today():
-        raise TransitionRefused(str(_l("This day has not come yet.")), field="returned_on")
+        raise Refused(_l("This day has not come yet."), field="returned_on")
     due = leg.case.effective_due
     if due is not None and leg.returned_on > due:
         leg.late = True
 
 
-def _push_result(leg: CaseHandover, user) -> None:
+def _push_result(ctx) -> None:
+    leg = ctx.record
     if leg.result_pushed_on < leg.returned_on or leg.result_pushed_on > today():
-        raise TransitionRefused(str(_l("Choose a day between the return and today.")), field="result_pushed_on")
+        raise Refused(_l("Choose a day between the return and today."), field="result_pushed_on")
 
 
-def _prefill_handover(args) -> dict:
+def _prefill_handover(ctx) -> dict:
     """Today, and the department that stands behind the case's matter."""
-    case = db.session.get(ServiceCase, parse_id(args.get("case_id")) or 0)
+    case = db.session.get(ServiceCase, parse_id(ctx.values.get("case_id")) or 0)
     department = case.matter.department_id if case is not None and case.matter else None
-    return {"handed_on": today(), **({"department_id": department} if department else {})}
+    return {"handed_on": ctx.today, **({"department_id": department} if department else {})}
 
 
-def _validate_handover(leg: CaseHandover, form, user) -> dict:
+def _validate_handover(ctx) -> dict:
+    leg = ctx.record
     case = db.session.get(ServiceCase, leg.case_id)
     if case is None or case.state not in ("accepted", "reported"):
         return {"handed_on": _l("Only a case in progress is handed over.")}
@@ -800,7 +837,8 @@ def _validate_handover(leg: CaseHandover, form, user) -> dict:
     return {}
 
 
-def _mark_late_handover(leg: CaseHandover, user) -> None:
+def _mark_late_handover(ctx) -> None:
+    leg = ctx.record
     case = db.session.get(ServiceCase, leg.case_id)
     if case is not None and leg.handed_on > handover_deadline(case):
         leg.late = case.handover_late = True
@@ -812,7 +850,7 @@ register(RecordType(
     permissions={"read": READERS, "create": HANDLERS, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     validate=_validate_handover, before_save=_mark_late_handover, edit_states=("handed",),
-    prefill=lambda args, center_id: _prefill_handover(args),
+    prefill=_prefill_handover,
     workflow=Workflow(initial="handed", states=[
         State("handed", _l("With the department"), "info"), State("returned", _l("Returned"), "ok"),
         State("pushed", _l("Result pushed for supervision"), "ok", final=True)],
@@ -837,7 +875,6 @@ register(RecordType(
 
 def init_app(app) -> None:
     from app.status import status_url
-    from app.web import HOME_PANELS, HomePanel
     from app.deadlines import PROVISIONAL_WARNING
     from app import workdays
     if recompute_promises not in workdays.SCHEDULE_LISTENERS:
@@ -847,8 +884,6 @@ def init_app(app) -> None:
                                  case_register_allowed=case_register_allowed,
                                  provisional_warning=PROVISIONAL_WARNING, promise_before=promise_before,
                                  case_status_url=status_url, case_state=case_state, case_dashboard=case_dashboard)
-    if not any(p.template == "cases/_home_panel.html" for p in HOME_PANELS):
-        HOME_PANELS.append(HomePanel("cases/_home_panel.html", HANDLERS | {LEADER, COUNTY, ADMIN}))
 
 
 def case_dashboard(center_id: int, on: date | None = None) -> dict:
@@ -877,3 +912,15 @@ def case_children(case: ServiceCase) -> dict:
                                         .order_by(CaseHandover.id)).all(),
     }
 
+
+from app.features import Feature, HomePanel, Job  # noqa: E402  (the feature declaration closes the module)
+
+# create_app calls init_app itself (after notifications), so the feature names none.
+FEATURE = Feature(
+    "cases", types=("app.cases",),
+    home_panels=[HomePanel("cases/_home_panel.html", HANDLERS | {LEADER, COUNTY, ADMIN})],
+    jobs=[Job("case_deadlines", "jobs.case_jobs:case_deadlines", {"hour": "0,8,13", "minute": 5},
+              "Flag overdue cases and late handovers"),
+          Job("case_warnings", "jobs.case_jobs:case_warnings", {"day_of_week": "*", "hour": 9, "minute": 0},
+              "Warn of cases due on the next working day", reminder=True)],
+)

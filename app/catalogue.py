@@ -44,9 +44,9 @@ register(RecordType(
 ))
 
 
-def validate_matter(matter: Matter, form, user) -> dict:
+def validate_matter(ctx) -> dict:
     """Promised limit < statutory limit [000 限时办结 §4: 必须少于]; a promised matter has a promise."""
-    errors = {}
+    matter, errors = ctx.record, {}
     if matter.kind == "promised" and (matter.promised_days or 0) < 1:
         errors["promised_days"] = _l("A promised matter needs a promised limit of at least 1 working day.")
     if (matter.statutory_days or 0) and (matter.promised_days or 0) >= matter.statutory_days:
@@ -55,7 +55,8 @@ def validate_matter(matter: Matter, form, user) -> dict:
     return errors
 
 
-def matter_warnings(matter: Matter) -> list:
+def matter_warnings(ctx) -> list:
+    matter = ctx.record
     if matter.statutory_days and matter.promised_days > matter.statutory_days * PROMISE_SHARE_WARNING:
         return [_l("The promised limit is above 40%% of the statutory limit (%(n)s of %(m)s working days): "
                    "the rule is to promise at most 40%%.", n=matter.promised_days, m=matter.statutory_days)]
@@ -106,10 +107,10 @@ register(RecordType(
         Field("b_holder_id", _l("B holder"), kind="user", in_list=True, filter=True),
         Field("duties", _l("Duties")),
     ],
-    validate=lambda post, form, user: (
+    validate=lambda ctx: (
         {"b_holder_id": _l("A and B must be two different people.")}
-        if post.a_holder_id and post.a_holder_id == post.b_holder_id else {}),
-    warnings=lambda post: post_warnings(post),
+        if ctx.record.a_holder_id and ctx.record.a_holder_id == ctx.record.b_holder_id else {}),
+    warnings=lambda ctx: post_warnings(ctx.record),
 ))
 
 

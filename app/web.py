@@ -1,8 +1,6 @@
 """Pages that belong to no record type: home, worklist, centre switch, language, errors, assets."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from flask import (Blueprint, abort, redirect, render_template, request, send_from_directory,
                    session, url_for)
 from flask_babel import get_locale
@@ -10,23 +8,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app import access
+from app import access, features
 from app.config import ROOT
 from app.extensions import db
+from app.features import HomePanel, MenuLink  # noqa: F401  (their old home: importable from here too)
 from app.i18n import LOCALES
 from app.timeutil import cn_date, today
 from models.core import Center
 
 bp = Blueprint("web", __name__)
-
-
-@dataclass
-class MenuLink:
-    endpoint: str
-    title: object
-    roles: frozenset[str]
-    kwargs: dict = field(default_factory=dict)
-    group: str = "admin"
 
 
 # Menu groups in header order; a record type or a MenuLink names its group.
@@ -41,23 +31,7 @@ NAV_GROUPS = {
 }
 
 
-@dataclass
-class HomePanel:
-    template: str
-    roles: frozenset[str]
-
-
-# Feature modules add their pages here (not record types: those are listed from the registry).
-MENU_LINKS: list[MenuLink] = [
-    MenuLink("admin.users", _l("Users"), frozenset({"admin"})),
-    MenuLink("admin.centers", _l("Centres"), frozenset({"admin"})),
-    MenuLink("holidays.years", _l("Holiday schedule"), frozenset({"admin"})),
-    MenuLink("case_reports.report", _l("Monthly case report"),
-             frozenset({"clerk", "deputy", "director", "leader", "county", "admin"}), group="cases"),
-    MenuLink("status.lookup", _l("Public case lookup"), frozenset({"clerk", "agent", "deputy", "director"}),
-             group="cases"),
-]
-HOME_PANELS: list[HomePanel] = []
+# Feature pages, menu links and home panels come from app.features (record types from the registry).
 
 # Front-end packages installed from npm at set-up, served from our own host (never a CDN).
 VENDOR_FILES = {"htmx.min.js": ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}
@@ -74,8 +48,7 @@ PRINT_ENDPOINTS = {"records.print_view", "records.print_pdf", "records.ledger_vi
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    for blueprint in _feature_blueprints():
-        app.register_blueprint(blueprint)
+    features.init_app(app)  # every feature's blueprints, then each feature's own init_app
 
     @app.after_request
     def commit_or_roll_back(response):
@@ -112,12 +85,6 @@ def init_app(app) -> None:
         app.register_error_handler(code, _error_page)
 
 
-def _feature_blueprints():
-    """Blueprints of feature modules; each module exposes `bp`."""
-    from app import admin, case_reports, holidays_views, public, status
-    return [admin.bp, holidays_views.bp, status.bp, case_reports.bp, public.bp]
-
-
 def _error_page(error):
     return render_template("errors/error.html", error=error), error.code
 
@@ -126,13 +93,13 @@ def _error_page(error):
 def home():
     """Staff: their own home. A visitor: the centre's public home (SPEC §4.16)."""
     if not current_user.is_authenticated:
-        from app.public import public_home
-        return public_home()
+        visitor_home = features.visitor_home()
+        return visitor_home() if visitor_home else redirect(url_for("auth.login"))
     from app.records import worklist
     items = worklist.for_user(current_user, limit=10)  # the first rows of each group; "see all" for more
     roles = access.roles_in(current_user, access.current_center_id())
     roles_text = "、".join(str(access.ROLE_TITLES[r]) for r in sorted(roles))
-    panels = [p.template for p in HOME_PANELS if p.roles & roles]
+    panels = [p.template for p in features.home_panels() if p.roles & roles]
     return render_template("home.html", items=items, roles_text=roles_text, today=today(), home_panels=panels)
 
 
@@ -189,9 +156,9 @@ def menu_items(group: str | None = None) -> list[dict]:
     from app.records import REGISTRY
     roles = access.roles_in(current_user, access.current_center_id())
     items = [{"title": t.title_plural, "url": url_for("records.list_view", key=t.key), "group": t.nav_group}
-             for t in REGISTRY.values() if t.nav_group and t.allows("read", roles)]
+             for t in REGISTRY.values() if t.nav_group and t.readable_by(roles)]
     items += [{"title": link.title, "url": url_for(link.endpoint, **link.kwargs), "group": link.group}
-              for link in MENU_LINKS if link.roles & roles]
+              for link in features.menu_links() if link.roles & roles]
     return [i for i in items if group is None or i["group"] == group]
 
 

@@ -29,6 +29,9 @@ class ServiceCase(RecordMixin, db.Model):
         Index("ix_case_center_applicant", "center_id", "applicant_name"),
         Index("ix_case_center_phone", "center_id", "applicant_phone"),
         Index("ix_case_center_idno", "center_id", "applicant_id_no"),  # search by ID number (exact)
+        # The worklist counts and pages open cases from this index alone: state, the exception flags, owner.
+        Index("ix_case_worklist", "center_id", "voided", "state", "overdue", "warned", "handover_late",
+              "responsible_id", "created_by_id"),
     )
     receipt_no: Mapped[str] = mapped_column(String(20), default="")
     applicant_name: Mapped[str] = mapped_column(String(60))
@@ -137,6 +140,10 @@ class CaseExtension(RecordMixin, db.Model):
 class CaseHandover(RecordMixin, db.Model):
     """One leg of a case between the centre and a functional department (交接表) [000 审管分离]."""
     __tablename__ = "case_handover"
+    __table_args__ = (
+        # The worklist counts open legs (one's own) from this index alone.
+        Index("ix_case_handover_worklist", "center_id", "voided", "state", "created_by_id"),
+    )
     case_id: Mapped[int] = mapped_column(ForeignKey("service_case.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     handed_on: Mapped[date] = mapped_column()

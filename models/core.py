@@ -122,7 +122,7 @@ class AuditEntry(db.Model):
     record_id: Mapped[int] = mapped_column()
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(default=now)
-    action: Mapped[str] = mapped_column(String(20))  # create / edit / transition / void
+    action: Mapped[str] = mapped_column(String(20))  # create / edit / transition / void / sweep
     field: Mapped[str] = mapped_column(String(60), default="")
     before: Mapped[str] = mapped_column(Text, default="")
     after: Mapped[str] = mapped_column(Text, default="")
@@ -131,6 +131,26 @@ class AuditEntry(db.Model):
     user: Mapped[User | None] = relationship()
 
     __table_args__ = (db.Index("ix_audit_record", "record_table", "record_id"),)
+
+
+class RecordOpinion(db.Model):
+    """An opinion or decision given at a step of an approval chain (who, as what, when, what they said):
+    kept with the record for as long as it is kept, and printed on its paper form."""
+    __tablename__ = "record_opinion"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("center.id"))
+    record_table: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[int] = mapped_column()
+    step: Mapped[str] = mapped_column(String(60))       # the transition's name
+    role: Mapped[str] = mapped_column(String(20))       # the role the person acted in
+    kind: Mapped[str] = mapped_column(String(20))       # opinion / approve / reject / return
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(default=now)
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (db.Index("ix_record_opinion_record", "record_table", "record_id"),)
 
 
 class SubmissionToken(db.Model):

@@ -14,6 +14,9 @@ from app.config import normalise_url
 from app.extensions import db as _db
 from models.catalogue import Department, Matter, MatterMaterial, Window
 from models.core import ROLES, Center, RoleGrant, User
+from tests import types as test_types
+
+test_types.load()  # record types the tests declare (tests/types/): the generated tests cover them too
 
 core_models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests only
 PASSWORD = "secret-pass-1"

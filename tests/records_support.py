@@ -11,31 +11,13 @@ SAMPLE_BUILDERS: dict = {}
 
 
 def sample_value(f, center):
-    if f.kind in ("str", "text"):
-        return "测试" if not f.max_length or f.max_length >= 2 else "x"
-    if f.kind == "phone":
-        return "13800000000"
-    if f.kind == "idno":
-        return "11010519491231002X"
-    if f.kind in ("int", "decimal"):
-        return max(f.min or 0, 1) if f.max is None or f.max >= 1 else f.max
-    if f.kind == "date":
-        return date(2026, 11, 23)
-    if f.kind == "datetime":
-        return datetime(2026, 11, 23, 9, 0)
-    if f.kind == "bool":
-        return False
-    if f.kind == "choice":
-        return f.choices[0][0]
-    if f.kind == "ref":
-        target = for_model(f.ref)
-        return sample_record(target, center).id if target else None
-    if f.kind == "user":
-        return None
-    raise ValueError(f.kind)
+    """A valid value of the field's kind (a reference: a new sample record of its type)."""
+    return f.k.sample(f, center, sample_record)
 
 
 def sample_record(rtype: RecordType, center):
+    if rtype.sample is not None:  # the type's own builder
+        return rtype.sample(center)
     if rtype.key in SAMPLE_BUILDERS:
         return SAMPLE_BUILDERS[rtype.key](center)
     record = rtype.model(center_id=center.id)

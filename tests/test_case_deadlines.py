@@ -212,7 +212,7 @@ def test_applicant_phone_is_a_mobile_number_or_a_landline_with_area_code(client,
 # ------------------------------------------------------------------ 5. flags follow the current due date
 
 def test_an_approved_extension_clears_the_early_warning_until_the_new_date_nears(county, matter, db):
-    from app.cases import _approve_extension, case_flags, sweep_warnings
+    from app.cases import approve_extension, case_flags, sweep_warnings
     from models.case import CaseExtension
     case = accepted(county, matter, db, date(2026, 11, 2))  # 15 days: due Friday 11-20
     assert [r[0] for r in sweep_warnings(date(2026, 11, 19))] == [case.id]
@@ -222,7 +222,7 @@ def test_an_approved_extension_clears_the_early_warning_until_the_new_date_nears
                         new_due=date(2026, 11, 27), applicant_notified_on=date(2026, 11, 19))
     db.session.add(ext)
     db.session.flush()
-    _approve_extension(ext, None)
+    approve_extension(ext)
     db.session.commit()
     case = fresh(db, case)
     assert not case.warned and case_flags(case) == []

@@ -173,13 +173,13 @@ def test_extension_asked_after_the_deadline_is_kept_but_the_case_stays_overdue(c
 
 
 def test_applicant_caused_days_move_an_approved_extension_too(county, matter, db):
-    from app.cases import _approve_extension, add_applicant_delay
+    from app.cases import approve_extension, add_applicant_delay
     case = accepted_case(county, matter, db, date(2026, 11, 16))  # due 11-20
     ext = CaseExtension(center_id=case.center_id, case_id=case.id, requested_on=date(2026, 11, 18), reason="核查",
                         new_due=date(2026, 11, 27), applicant_notified_on=date(2026, 11, 18))
     db.session.add(ext)
     db.session.flush()
-    _approve_extension(ext, None)
+    approve_extension(ext)
     add_applicant_delay(case, 2)  # Monday 11-30, Tuesday 12-01
     assert (case.due_date, case.extended_due, case.applicant_delay_days) == (date(2026, 11, 24), date(2026, 12, 1), 2)
 
@@ -290,22 +290,50 @@ def test_joint_case_has_a_lead_window_and_other_windows(client, auth, county, ma
 HANDLED_BY_SOMEONE_ELSE = "This record has already been handled by someone else; look at it again before you act."
 
 
+ACTED_AT_THE_SAME_MOMENT = "Someone else acted on this record at the same moment; nothing was changed."
+
+
 def test_two_clerks_completing_the_same_case_one_wins_and_the_other_is_told(app, county, matter, db):
+    """Truly at once: two threads, each with its own client and session, released together by a barrier,
+    submit the completion form opened at the same version against the fixture's file database."""
+    import threading
+
+    assert db.engine.url.database != ":memory:"  # threads need the file-backed database of the fixture
     case = accepted_case(county, matter, db, date(2026, 11, 16))
-    first, second = app.test_client(), app.test_client()
-    first.post("/login", data={"username": "a_clerk", "password": "secret-pass-1"})
-    second.post("/login", data={"username": "a_director", "password": "secret-pass-1"})
-    version = case.version
-    # Both opened the completion form at the same version; the first to submit wins.
-    assert "completed_on" in second.get(f"/r/cases/{case.id}/t/complete").get_data(as_text=True)
-    data = {"completed_on": "2026-11-18", "result": "办结", "form_version": version}
-    assert first.post(f"/r/cases/{case.id}/t/complete", data=data).status_code == 302
-    late = second.post(f"/r/cases/{case.id}/t/complete", data={**data, "result": "另一结果"})
-    assert late.status_code == 302 and late.headers["Location"] == f"/r/cases/{case.id}"
-    assert HANDLED_BY_SOMEONE_ELSE in second.get(late.headers["Location"]).get_data(as_text=True)
+    version, url = case.version, f"/r/cases/{case.id}/t/complete"
+    clients = {"a_clerk": app.test_client(), "a_director": app.test_client()}
+    results = {"a_clerk": "办结", "a_director": "另一结果"}
+    for username, c in clients.items():  # both logged in and looking at the completion form, same version
+        assert c.post("/login", data={"username": username, "password": "secret-pass-1"}).status_code == 302
+        assert "completed_on" in c.get(url).get_data(as_text=True)
+    db.session.commit()  # the test's own session holds no transaction while the two requests run
+    start = threading.Barrier(2, timeout=30)
+    answers, errors = {}, []
+
+    def submit(username):
+        try:
+            start.wait()
+            answers[username] = clients[username].post(
+                url, data={"completed_on": "2026-11-18", "result": results[username], "form_version": version})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(u,)) for u in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert {u: (r.status_code, r.headers.get("Location")) for u, r in answers.items()} == {
+        u: (302, f"/r/cases/{case.id}") for u in clients}  # both sent back to the record, neither refused
+    pages = {u: clients[u].get(f"/r/cases/{case.id}").get_data(as_text=True) for u in clients}
+    told = {u for u, page in pages.items() if HANDLED_BY_SOMEONE_ELSE in page or ACTED_AT_THE_SAME_MOMENT in page}
+    done = {u for u, page in pages.items() if "Done: " in page}
+    assert len(done) == 1 and len(told) == 1 and done | told == set(clients), (done, told)
+    (winner,) = done
     db.session.expire_all()
     won = db.session.get(ServiceCase, case.id)
-    assert (won.state, won.result, won.version) == ("completed", "办结", version + 1)
+    assert (won.state, won.result, won.version) == ("completed", results[winner], version + 1)
 
 
 def test_a_step_taken_twice_at_once_keeps_one(app, client, auth, county, matter, db, monkeypatch):
@@ -317,10 +345,10 @@ def test_a_step_taken_twice_at_once_keeps_one(app, client, auth, county, matter,
     complete = CASE_WORKFLOW.transition("complete")
     original = complete.on_apply
 
-    def meanwhile(record, user):  # someone else's UPDATE lands before ours is flushed
+    def meanwhile(ctx):  # someone else's UPDATE lands before ours is flushed
         with db.session.no_autoflush:
-            db.session.execute(text("UPDATE service_case SET version = version + 1 WHERE id = :id"), {"id": record.id})
-        original(record, user)
+            db.session.execute(text("UPDATE service_case SET version = version + 1 WHERE id = :id"), {"id": ctx.record.id})
+        original(ctx)
 
     monkeypatch.setattr(complete, "on_apply", meanwhile)
     auth.login("a_clerk")

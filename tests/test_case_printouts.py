@@ -78,10 +78,10 @@ def test_joint_notice_only_for_joint_cases(client, auth, records, db):
 
 
 def test_extension_form_shows_the_promise_it_moved_after_approval(client, auth, records, db, tmp_path):
-    from app.cases import _approve_extension
+    from app.cases import approve_extension
     ext = records["ext"]
     ext.applicant_notified_on = date(2026, 11, 18)
-    _approve_extension(ext, None)
+    approve_extension(ext)
     ext.state, ext.head_opinion = "approved", "同意延期"
     db.session.commit()
     auth.login("a_clerk")

@@ -157,14 +157,14 @@ def test_intake_in_the_future_is_refused_beside_the_field(client, auth, county, 
 
 
 def test_extension_after_deadline_still_overdue(county, matter, db):
-    from app.cases import _approve_extension
+    from app.cases import approve_extension
     case = make_case(county["a"], matter, state="accepted")
     start_clock(case, date(2026, 11, 2))  # due Friday 11-06
     ext = CaseExtension(center_id=case.center_id, case_id=case.id, requested_on=date(2026, 11, 9),
                         reason="逾期后申请", new_due=date(2026, 11, 13))
     db.session.add(ext)
     db.session.flush()
-    _approve_extension(ext, None)
+    approve_extension(ext)
     assert case.extended_due is None and case.overdue and case.overdue_reason == "late_extension"
 
 
@@ -378,3 +378,29 @@ def test_registered_case_without_any_reply_by_the_next_working_day_is_overdue(co
     assert [r[0] for r in sweep_overdue(date(2026, 10, 9))] == [case.id]
     db.session.expire_all()
     assert db.session.get(ServiceCase, case.id).overdue_reason == "no_reply"
+
+
+def list_body(html: str) -> str:
+    """The rows of a record list (its <tbody>), without the sort links of the header or the menu's links."""
+    import re
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", html, flags=re.S)
+    assert len(bodies) == 1, "not one record table on the page"
+    return bodies[0]
+
+
+def test_an_empty_case_list_shows_no_rows_and_says_so(client, auth, county, matter, db):
+    """Another centre's case and this centre's case outside the view are there to leak: neither may."""
+    import re
+    other = make_case(county["b"], make_matter(county["b"]), state="accepted", overdue=True, receipt_no="2026-000901")
+    own = make_case(county["a"], matter, state="accepted", receipt_no="2026-000902")  # not overdue
+    db.session.commit()
+    auth.login("a_clerk")
+    for url, hidden in (("/r/cases/?view=overdue", (own, other)), ("/r/cases/?q=2026-000901", (own, other))):
+        html = client.get(url).get_data(as_text=True)
+        body = list_body(html)
+        assert re.findall(r'href="/r/cases/\d+', body) == [], (url, body)  # no row links to any record
+        assert all(case.receipt_no not in body and f"/r/cases/{case.id}\"" not in html for case in hidden), url
+        assert re.search(r'<td[^>]*class="empty"[^>]*>\s*没有找到记录。\s*</td>', body), (url, body)
+        assert "共 0 条" in html, url
+    body = list_body(client.get("/r/cases/").get_data(as_text=True))  # the check sees a row when there is one
+    assert re.findall(r'href="/r/cases/(\d+)"', body) == [str(own.id)] and "没有找到记录。" not in body

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.catalogue import validate_matter
+from app.records import REGISTRY
 from app.demo import DEMO_PASSWORD, build_demo, demo_logins
 from models.catalogue import Post, Window
 from models.core import User
@@ -31,7 +32,7 @@ def test_demo_builds_default_windows_staff_posts_and_matters(db):
 
 def test_every_demo_matter_passes_catalogue_validation(db):
     ctx = build_demo()
-    assert [m.name for m in ctx.matters if validate_matter(m, None, None)] == []
+    assert [m.name for m in ctx.matters if validate_matter(REGISTRY['matters'].ctx(m, None))] == []
 
 
 def test_demo_logins_can_log_in(client, db):

@@ -182,16 +182,89 @@ def test_inconsistent_workflow_is_caught_by_the_startup_check():
     assert any("'b' is not final" in p for p in problems)
 
 
-def test_csrf_token_is_required_on_every_form(county, tmp_path, monkeypatch):
+# POST endpoints that may legitimately take a POST without the CSRF token: endpoint → reason. None today.
+CSRF_EXEMPT: dict[str, str] = {}
+
+
+def test_csrf_token_is_required_on_every_form(app, client, county, db, tmp_path, monkeypatch):
+    """Every URL rule of the app that takes a POST (each record type's new/edit/void/step/print-number form,
+    login, logout, password, centre switch, locale, admin, holidays, first run, notifications, public status)
+    refuses a POST without the CSRF token with a 400 from the CSRF check, for a logged-in user."""
+    from flask_wtf.csrf import CSRFProtect
+
     from app import create_app
-    from app.extensions import db as _db
-    monkeypatch.setenv("HALL_INSTANCE", str(tmp_path / "i"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
-                      "SECRET_KEY": "x"})
-    with app.app_context():
-        _db.create_all()
-        response = app.test_client().post("/login", data={"username": "x", "password": "y"})
-        assert response.status_code == 400
+    from app.i18n import LOCALES
+    from app.notifications import notify
+    from models.notification import Notification
+    from tests.records_support import sample_record
+
+    # The shipped configuration has CSRF on (the shared test fixture turns it off; this test turns it back on).
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'c.db'}",
+                        "SECRET_KEY": "x"})
+    assert fresh.config["WTF_CSRF_ENABLED"] is True and fresh.config.get("WTF_CSRF_CHECK_DEFAULT", True) is True
+
+    records = {key: sample_record(rtype, county["a"]) for key, rtype in REGISTRY.items()}
+    notify(county["users"]["a_director"].id, "x", key="csrf-walk")
+    db.session.commit()
+    note_id = db.session.scalar(select(Notification.id))
+    app.config["WTF_CSRF_ENABLED"] = True
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    logged_in = client.post("/login", data={"username": "a_director", "password": "secret-pass-1",
+                                            "csrf_token": token})
+    assert logged_in.status_code == 302  # with the token the same form works: the 400s below are not a blanket no
+
+    refused_by_csrf: list[str] = []
+    original = CSRFProtect._error_response
+
+    def spy(self, reason):
+        from flask import request
+        refused_by_csrf.append(request.path)
+        return original(self, reason)
+
+    monkeypatch.setattr(CSRFProtect, "_error_response", spy)
+
+    def values(rule, arg, so_far):
+        key = so_far.get("key")
+        if arg == "key":
+            return sorted(REGISTRY)
+        if arg == "record_id":
+            return [records[key].id]
+        if arg == "name" and rule.endpoint == "records.transition":
+            return [t.name for t in REGISTRY[key].workflow.transitions] if REGISTRY[key].workflow else []
+        if arg == "name" and rule.endpoint == "records.print_view":
+            return [form.name for form in REGISTRY[key].prints]
+        return {"center_id": [county["a"].id], "user_id": [county["users"]["a_clerk"].id], "year": [2026],
+                "code": list(LOCALES), "note_id": [note_id]}[arg]  # a KeyError: a new kind of POST URL to add here
+
+    def urls(rule):
+        order = (["key"] if "key" in rule.arguments else []) + sorted(rule.arguments - {"key"})
+        found = [{}]
+        for arg in order:
+            found = [{**done, arg: v} for done in found for v in values(rule, arg, done)]
+        return [rule.build(done, append_unknown=False)[1] for done in found]
+
+    rules = sorted((r for r in app.url_map.iter_rules() if "POST" in r.methods),
+                   key=lambda r: (r.endpoint == "auth.logout", r.rule))  # logging out last
+    adapter = app.url_map.bind("localhost")
+    audit_before = count(db, AuditEntry)
+    walked, wrong = set(), []
+    for rule in rules:
+        if rule.endpoint in CSRF_EXEMPT:
+            continue
+        for url in urls(rule):
+            assert adapter.match(url, method="POST")[0] == rule.endpoint, url  # the URL reaches this form's view
+            refused_by_csrf.clear()
+            response = client.post(url, data={"comment": "csrf", "form_version": "1"})
+            if response.status_code != 400 or refused_by_csrf != [url]:
+                wrong.append((rule.endpoint, url, response.status_code))
+            walked.add(rule.endpoint)
+    assert wrong == []
+    assert count(db, AuditEntry) == audit_before  # nothing was done
+    assert walked | set(CSRF_EXEMPT) == {r.endpoint for r in rules}
+    assert {"records.new_view", "records.edit", "records.void", "records.transition", "records.print_view",
+            "auth.login", "auth.change_password", "web.switch_center", "web.set_locale", "admin.user_form",
+            "admin.center_form", "first_run.setup", "notifications.mark_read"} <= walked
 
 
 @pytest.mark.parametrize("code", ["11010519491231002X", "110105194912310021", "1101051949", "abc"])

@@ -5,21 +5,20 @@ import importlib
 
 from app.records.registry import REGISTRY  # noqa: F401
 
-# Modules that declare record types; each calls registry.register(...) at import.
-TYPE_MODULES = ("app.catalogue", "app.cases")
-
-
 def load_record_types() -> None:
-    for name in TYPE_MODULES:
+    """Import every feature's record-type modules; each calls registry.register(...) at import."""
+    from app.features import type_modules
+    for name in type_modules():
         importlib.import_module(name)
 
 
-def check_all_workflows() -> None:
-    """Start-up check: refuse to run with an inconsistent workflow declaration."""
-    from app.records.workflow import check_workflow
-    problems = [p for rtype in REGISTRY.values() for p in check_workflow(rtype)]
+def check_declarations() -> None:
+    """Start-up check: refuse to run with an inconsistent declaration (fields, workflow, rights, subject,
+    chains, computed fields, printouts)."""
+    from app.records.workflow import check_declaration
+    problems = [p for rtype in REGISTRY.values() for p in check_declaration(rtype)]
     if problems:
-        raise RuntimeError("inconsistent workflows:\n" + "\n".join(problems))
+        raise RuntimeError("inconsistent record declarations:\n" + "\n".join(problems))
 
 
 def init_app(app) -> None:
@@ -27,3 +26,7 @@ def init_app(app) -> None:
     from app.records.views import bp
     app.register_blueprint(bp)
     app.jinja_env.globals["state_title"] = state_title
+    from app.records.operations import opinions
+    from app.access import ROLE_TITLES
+    from app.records.operations import OPINION_KINDS
+    app.jinja_env.globals.update(record_opinions=opinions, opinion_kinds=OPINION_KINDS, role_titles=ROLE_TITLES)

@@ -88,40 +88,8 @@ def _clean(value):
 
 
 def wtf_field(f: Field, center_id: int | None):
-    """One WTForms field for a declared Field."""
-    need = [DataRequired(REQUIRED)] if f.required and f.kind not in ("int", "decimal", "bool") else \
-        [InputRequired(REQUIRED)] if f.required and f.kind != "bool" else [Optional()]
-    kw = {"label": f.label, "description": f.help}
-    if f.kind in ("str", "phone", "idno"):
-        validators = need + [Length(max=f.max_length or 200, message=_l("Too long."))]
-        if f.kind == "phone":
-            validators.append(Regexp(PHONE, message=_l("Enter a mobile number (11 digits) or a landline such as 0737-1234567.")))
-        if f.kind == "idno":
-            validators.append(_id_number_check)
-        return StringField(validators=validators, filters=[lambda v: _clean(v).strip() if isinstance(v, str) else v], **kw)
-    if f.kind == "text":
-        # Every text fits a paper box: a few pages at most (a render of a longer one takes minutes).
-        return TextAreaField(validators=need + [Length(max=f.max_length or TEXT_LIMIT, message=_l("Too long."))],
-                             filters=[_clean], **kw)
-    if f.kind == "int":
-        rng = [NumberRange(min=f.min, max=f.max, message=_l("Out of range."))] if f.min is not None or f.max is not None else []
-        return IntegerField(validators=need + rng, **kw)
-    if f.kind == "decimal":
-        return DecimalField(validators=need, places=2, **kw)
-    if f.kind == "date":
-        return DateField(validators=need + [_sane_date], **kw)
-    if f.kind == "datetime":
-        return DateTimeLocalField(validators=need + [_sane_date], format="%Y-%m-%dT%H:%M", **kw)
-    if f.kind == "bool":
-        return BooleanField(**kw)
-    if f.kind == "choice":
-        choices = ([] if f.required else [("", "—")]) + [(k, v) for k, v in f.choices]
-        return SelectField(choices=as_choices(choices), validators=need, **kw)
-    if f.kind in ("ref", "user"):
-        choices = user_choices(center_id) if f.kind == "user" else ref_choices(f.ref, center_id)
-        checks = [ChosenRequired()] if f.required else []
-        return SelectField(choices=as_choices(choices), coerce=int, validators=checks, **kw)
-    raise ValueError(f"unknown field kind {f.kind}")
+    """One WTForms field for a declared Field: its kind builds it (app.records.kinds)."""
+    return f.k.widget(f, center_id)
 
 
 def child_form(child: Child, center_id):

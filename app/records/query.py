@@ -4,18 +4,18 @@ from __future__ import annotations
 import re
 
 from flask import abort, has_request_context
-from sqlalchemy import Select, String, and_, cast, false, func, select, union_all
+from sqlalchemy import Select, String, and_, cast, false, func, or_, select, union_all
 
 from app import access
 from app.extensions import db
 from app.params import parse_date, parse_id, parse_int
-from app.records.registry import RecordType
+from app.records.registry import SUBJECT, RecordType
 from app.timeutil import today
 
 
 def readable_center_ids(rtype: RecordType, user) -> list[int]:
-    return sorted(cid for cid in access.visible_center_ids(user)
-                  if rtype.allows("read", access.roles_in(user, cid)))
+    """Centres where the user sees some records of the type (maybe only those they are the subject of)."""
+    return sorted(cid for cid in access.visible_center_ids(user) if rtype.readable_by(access.roles_in(user, cid)))
 
 
 def listed_center_ids(rtype: RecordType, user) -> list[int]:
@@ -28,19 +28,42 @@ def listed_center_ids(rtype: RecordType, user) -> list[int]:
 
 
 def visible_query(rtype: RecordType, user) -> Select:
+    return select(rtype.model).where(read_condition(rtype, user))
+
+
+def read_condition(rtype: RecordType, user):
+    """The records the user may read, as SQL: by the roles they hold in each centre and the states those
+    roles may read there, plus — for a type with a subject — their own records in the states the subject
+    may read (a clerk's own leave slips, not their colleagues')."""
     model = rtype.model
-    query = select(model).where(model.center_id.in_(readable_center_ids(rtype, user)))
-    if rtype.row_filter is not None:
-        query = rtype.row_filter(query, user)
-    return query
+    by_roles: dict[frozenset[str], list[int]] = {}
+    for cid in access.visible_center_ids(user):
+        by_roles.setdefault(access.roles_in(user, cid), []).append(cid)
+    every_state = rtype.states()
+    parts, member_of = [], []
+    for roles, cids in by_roles.items():
+        if roles:
+            member_of += cids
+        states = rtype.states_allowing("read", roles)
+        if states == every_state:
+            parts.append(model.center_id.in_(cids))
+        elif states:
+            parts.append(and_(model.center_id.in_(cids), model.state.in_(states)))
+    if rtype.subject and member_of:
+        states = rtype.states_allowing("read", frozenset({SUBJECT}))
+        if states:
+            mine = and_(model.center_id.in_(member_of), getattr(model, rtype.subject) == user.id)
+            parts.append(mine if states == every_state else and_(mine, model.state.in_(states)))
+    return or_(*parts) if parts else false()
 
 
 def get_or_404(rtype: RecordType, record_id: int, user, action: str = "read"):
-    """Load → check access. Not visible: 404 (its existence is not revealed). Not allowed: 403."""
+    """Load → check access. Not visible: 404 (its existence is not revealed). Not allowed in any state: 403
+    (what the record's present state allows is the caller's to say: 409 when nobody may now)."""
     record = db.session.scalar(visible_query(rtype, user).where(rtype.model.id == record_id))
     if record is None:
         abort(404)
-    if action != "read" and not rtype.allows(action, access.roles_in(user, record.center_id)):
+    if action != "read" and not rtype.may(action, user, record, any_state=True):
         abort(403)
     return record
 
@@ -122,28 +145,10 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
         active["center"] = parse_id(args.get("center"))
         query = query.where(model.center_id == active["center"])
     for f in rtype.filter_fields:
-        column = getattr(model, f.name)
-        if f.kind in ("date", "datetime"):
-            lo, hi = parse_date(args.get(f"{f.name}_from")), parse_date(args.get(f"{f.name}_to"))
-            if lo:
-                active[f"{f.name}_from"] = lo.isoformat()
-                query = query.where(column >= lo)
-            if hi:
-                active[f"{f.name}_to"] = hi.isoformat()
-                query = query.where(func.date(column) <= hi if f.kind == "datetime" else column <= hi)
-            continue
-        value = args.get(f.name)
-        if value in (None, ""):
-            continue
-        if f.kind in ("ref", "user", "int"):
-            # ASCII digits within a 64-bit column; anything else ("²", 10**20) and the filter is ignored
-            value = parse_int(value) if f.kind == "int" else parse_id(value)
-            if value is None:
-                continue
-        elif f.kind == "bool":
-            value = value == "1"
-        active[f.name] = value
-        query = query.where(column == value)
+        # Its kind parses the argument (a bad one is ignored) and notes it in `active`.
+        condition = f.k.filter(f, getattr(model, f.name), args, active)
+        if condition is not None:
+            query = query.where(condition)
     sort = args.get("sort") or rtype.default_sort
     name = sort.lstrip("-")
     sortable = {f.name for f in rtype.list_fields if f.sortable} | {"id", "state", "created_at"}

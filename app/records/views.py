@@ -23,10 +23,10 @@ from app.database import writes
 from app.extensions import db
 from app.params import parse_id, parse_page
 from app.records import query as rq
+from app.records import operations
 from app.records.forms import build_form, conceal_id_numbers, may_unmask
-from app.records.registry import REGISTRY, RecordType
-from app.records.workflow import TransitionRefused, apply_transition, available, not_in_this_state, refusal
-from models.core import AuditEntry, SubmissionToken
+from app.records.registry import REGISTRY, RecordType, Refused
+from app.records.workflow import available, edit_refusal, not_in_this_state, refusal
 
 bp = Blueprint("records", __name__, url_prefix="/r")
 
@@ -92,7 +92,6 @@ def _choice_centers(rtype):
 
 
 def _filter_choices(rtype):
-    from app.records.forms import ref_choices, user_choices
     centers = _choice_centers(rtype)
     several = len(centers) > 1
 
@@ -107,14 +106,9 @@ def _filter_choices(rtype):
 
     out = {}
     for f in rtype.filter_fields:
-        if f.kind == "choice":
-            out[f.name] = list(f.choices)
-        elif f.kind == "ref":
-            out[f.name] = gather(lambda cid, model=f.ref: ref_choices(model, cid, blank=False))
-        elif f.kind == "user":
-            out[f.name] = gather(lambda cid: user_choices(cid, blank=False))
-        elif f.kind == "bool":
-            out[f.name] = [("1", _("Yes")), ("0", _("No"))]
+        choices = f.k.filter_choices(f, gather)
+        if choices is not None:
+            out[f.name] = choices
     return out
 
 
@@ -183,9 +177,8 @@ def ledger_view(key):
 
 def _ledger_filter_words(rtype, active) -> list[tuple[str, str]]:
     """The filter a ledger was printed with, in words for its header: (label, value) pairs."""
-    from datetime import date
+    from functools import cache
 
-    from app.timeutil import cn_date
     from models.core import Center
     words = []
     if active.get("q"):
@@ -198,40 +191,18 @@ def _ledger_filter_words(rtype, active) -> list[tuple[str, str]]:
     if active.get("center"):
         center = db.session.get(Center, active["center"])
         words.append((_("Centre"), center.name if center else str(active["center"])))
-    choices = None
+    choices = cache(lambda: _filter_choices(rtype))  # the list's choices, looked up once if at all
     for f in rtype.filter_fields:
-        if f.kind in ("date", "datetime"):
-            lo, hi = active.get(f"{f.name}_from"), active.get(f"{f.name}_to")
-            if lo or hi:
-                lo = cn_date(date.fromisoformat(lo)) if lo else ""
-                hi = cn_date(date.fromisoformat(hi)) if hi else ""
-                words.append((str(f.label), f"{lo}至{hi}" if lo and hi else f"{lo}起" if lo else f"至{hi}"))
-            continue
-        if f.name not in active:
-            continue
-        value = active[f.name]
-        if f.kind == "bool":
-            text = _("Yes") if value else _("No")
-        elif f.kind == "choice":
-            text = str(dict(f.choices or ()).get(value, value))
-        elif f.kind in ("ref", "user"):
-            choices = choices if choices is not None else _filter_choices(rtype)
-            text = str(dict(choices.get(f.name, ())).get(value, value))
-        else:
-            text = str(value)
-        words.append((str(f.label), text))
+        text = f.k.filter_words(f, active, choices)
+        if text is not None:
+            words.append((str(f.label), text))
     if active.get("void"):
         words.append((_("Show void"), _("Yes")))
     return words
 
 
 def _cell(rtype, f, record):
-    value = getattr(record, f.name, None)
-    if f.kind in ("date", "datetime", "int") and value is not None:
-        return value
-    if f.kind == "idno" and f.mask and may_unmask(rtype, current_user, record.center_id):
-        return str(value or "")
-    return f.display(record)
+    return f.k.cell(f, record, getattr(record, f.name, None), may_unmask(rtype, current_user, record.center_id))
 
 
 # ---------------------------------------------------------------- create and edit
@@ -259,84 +230,39 @@ def _child_rows_from(rtype, record):
     return data
 
 
-def _apply_children(rtype, record, form) -> bool:
-    """Copy inline rows from the form to the record; blank rows are skipped. False on errors."""
-    ok = True
-    for child in rtype.children:
-        before = _children_text(child, getattr(record, child.name))
-        kept = []
-        existing = {row.id: row for row in getattr(record, child.name)}
-        for entry in getattr(form, child.name).entries:
-            values = {f.name: entry.form[f.name].data for f in child.fields}
-            if all(v in (None, "", 0, False) for v in values.values()):
-                continue
-            for f in child.fields:
-                if f.required and values[f.name] in (None, ""):
-                    entry.form[f.name].errors.append(_("This field is required."))
-                    ok = False
-            row_id = entry.form.row_id.data
-            row = existing.get(parse_id(str(row_id or "")))  # "²" or 10**20: no such row, a new one
-            row = row or child.model()
-            for name, value in values.items():
-                setattr(row, name, value)
-            if hasattr(row, "seq"):
-                row.seq = len(kept) + 1
-            kept.append(row)
-        if len(kept) < child.min_rows:
-            getattr(form, child.name).errors.append(_("Add at least %(n)s rows.", n=child.min_rows))
-            ok = False
-        if ok:
-            setattr(record, child.name, kept)
-            after = _children_text(child, kept)
-            if record.id is not None and before != after:
-                db.session.add(AuditEntry(center_id=record.center_id, record_table=record.__table__.name,
-                                          record_id=record.id, user_id=current_user.id, action="edit",
-                                          field=child.name, before=before, after=after))
-    return ok
+def _form_values(rtype, form) -> dict:
+    """The declared fields the form shows, parsed by their kinds (computed fields are never typed)."""
+    values = {}
+    for f in rtype.fields:
+        if f.in_form and f.name in form:
+            column = rtype.model.__table__.c.get(f.name)
+            values[f.name] = f.k.from_form(f, form[f.name].data, column is None or column.nullable)
+    return values
 
 
-def _children_text(child, rows) -> str:
-    return "；".join("，".join(f.display(r) for f in child.fields if f.display(r)) for r in rows)
+def _form_rows(rtype, form) -> dict:
+    """The inline rows as submitted (an unknown row id, "²" or 10**20, is a new row)."""
+    return {child.name: [{**{f.name: entry.form[f.name].data for f in child.fields},
+                          "row_id": parse_id(str(entry.form.row_id.data or ""))}
+                         for entry in getattr(form, child.name).entries]
+            for child in rtype.children}
 
 
-def _run_validation(rtype, record, form) -> bool:
-    if rtype.validate is None:
-        return True
-    errors = rtype.validate(record, form, current_user) or {}
-    for name, message in errors.items():
-        target = getattr(form, name, None)
+def _show_errors(form, invalid: operations.Invalid) -> None:
+    """An operation's refusal, beside the fields it names (else at the top of the form)."""
+    for name, message in invalid.errors.items():
+        target = form[name] if name and name in form else None
         (target.errors if target is not None else form.form_errors).append(str(message))
-    return not errors
-
-
-def _fill_and_check(rtype, record, form) -> bool:
-    """Copy the form into the record and run the type's checks; False leaves errors on the form."""
-    with db.session.no_autoflush:
-        _copy_fields(rtype, record, form)
-        ok = _apply_children(rtype, record, form) & _run_validation(rtype, record, form)
-    if ok and rtype.before_save:
-        rtype.before_save(record, current_user)
-    return ok
+    for (child, index, name), message in invalid.rows.items():
+        rows = getattr(form, child)
+        (rows.errors if index is None else rows.entries[index].form[name].errors).append(str(message))
 
 
 def _saved(rtype, record):
-    for message in (rtype.warnings(record) if rtype.warnings else []):
+    for message in (rtype.warnings(rtype.ctx(record, current_user)) if rtype.warnings else []):
         flash(str(message), "warning")
     flash(_("Saved."), "success")
     return redirect(url_for("records.view", key=rtype.key, record_id=record.id))
-
-
-def _copy_fields(rtype, record, form):
-    for f in rtype.fields:
-        if f.in_form and f.name in form:
-            value = form[f.name].data
-            if f.kind in ("ref", "user") and value == 0:
-                value = None
-            if f.kind == "choice" and value == "":
-                value = None if rtype.model.__table__.c[f.name].nullable else ""
-            if value is None and f.kind in ("str", "text", "phone", "idno"):
-                value = ""
-            setattr(record, f.name, value)
 
 
 def _parent_of(rtype):
@@ -362,7 +288,7 @@ def new_view(key):
     if request.method == "GET":
         prefill = {k: v for k, v in request.args.items() if rtype.field(k)}
         if rtype.prefill is not None:
-            prefill.update(rtype.prefill(request.args, center_id))
+            prefill.update(rtype.prefill(rtype.ctx(None, current_user, center_id, values=request.args)))
         form = form_class(formdata=None, data={
             "form_token": secrets.token_hex(16),
             **{c.name: [{}] * max(c.blank_rows, c.min_rows) for c in rtype.children}, **prefill})
@@ -370,59 +296,40 @@ def new_view(key):
         form = form_class()
         # The same form sent again (a double click, or Back then Save): never a second record, whatever
         # the form holds now; the record this form made, saying so.
-        done = _submitted_before(rtype, form.form_token.data)
+        done = operations.submitted_before(rtype, form.form_token.data)
         if done is not None:
-            return _saved_already(key, done)
+            return _saved_already(key, done.record_id)
     if _added_row(rtype, form):
         return render_template(rtype.template_form, rtype=rtype, form=form, record=None, parent=parent)
     if form.validate_on_submit():
-        token = form.form_token.data or secrets.token_hex(16)
-        record = rtype.model(center_id=center_id)
-        if parent is not None:
-            setattr(record, rtype.parent[0], parent.id)
-        if rtype.workflow:
-            record.state = rtype.workflow.initial
-        if _fill_and_check(rtype, record, form):
-            db.session.add(record)
-            try:
-                db.session.flush()
-                db.session.add(SubmissionToken(token=token, record_table=record.__table__.name, record_id=record.id))
-                db.session.flush()
-            except IntegrityError:
-                db.session.rollback()
-                done = _submitted_before(rtype, token)
-                if done is None:
-                    raise
-                return _saved_already(key, done)
-            if rtype.after_create is not None:
-                rtype.after_create(record, current_user)
+        try:
+            record = operations.create(rtype, current_user, _form_values(rtype, form), center_id=center_id,
+                                       children=_form_rows(rtype, form), parent=parent, token=form.form_token.data)
+        except operations.AlreadySaved as done:
+            return _saved_already(key, done.record_id)
+        except operations.Invalid as invalid:
+            _show_errors(form, invalid)
+        except Refused as refused:  # a step the new record takes at once (register and accept) said no
+            db.session.rollback()
+            _show_errors(form, operations.Invalid({refused.field or "": refused.message}))
+        else:
             return _saved(rtype, record)
-        if record in db.session:
-            db.session.expunge(record)
     return render_template(rtype.template_form, rtype=rtype, form=form, record=None, parent=parent)
 
 
-def _submitted_before(rtype, token: str | None) -> SubmissionToken | None:
-    """The record a form token already made (of this type only)."""
-    done = db.session.get(SubmissionToken, token) if token else None
-    if done is None or not done.record_id or done.record_table != rtype.model.__table__.name:
-        return None
-    return done
-
-
-def _saved_already(key: str, done: SubmissionToken):
+def _saved_already(key: str, record_id: int):
     flash(_("This form was saved already; here is the record it created. Nothing was saved twice."), "info")
-    return redirect(url_for("records.view", key=key, record_id=done.record_id))
+    return redirect(url_for("records.view", key=key, record_id=record_id))
 
 
 @bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
 def edit(key, record_id):
     rtype = _type_or_404(key)
     record = rq.get_or_404(rtype, record_id, current_user, "edit")
-    if record.voided or not _editable_state(rtype, record):
+    if record.voided or not rtype.anyone_may("edit", getattr(record, "state", None)):
         return _not_now(rtype, record)
-    reason = rtype.can_edit(record, current_user) if rtype.can_edit is not None else None
-    if reason:  # the same rule as the record's steps (e.g. only the first-responsible clerk or a manager)
+    reason = edit_refusal(rtype, record, current_user)
+    if reason:  # this state's rights, then the type's rule (e.g. only the first-responsible clerk or a manager)
         return render_template("errors/error.html", error=Forbidden(), reason=str(reason),
                                back=url_for("records.view", key=key, record_id=record_id)), 403
     form_class = build_form(rtype, record.center_id)
@@ -430,8 +337,8 @@ def edit(key, record_id):
     if request.method == "GET":
         data = {f.name: getattr(record, f.name) for f in rtype.fields if f.in_form}
         for f in rtype.fields:
-            if f.kind in ("ref", "user") and data.get(f.name) is None:
-                data[f.name] = 0
+            if f.in_form:
+                data[f.name] = f.k.form_value(f, data.get(f.name))
         form = form_class(formdata=None, data={**data, **_child_rows_from(rtype, record),
                                                "form_version": record.version})
     else:
@@ -444,17 +351,21 @@ def edit(key, record_id):
             form.form_errors.append(_("Someone else saved this record after you opened it. "
                                       "Reload the page to see their changes, then edit again."))
         else:
-            if _fill_and_check(rtype, record, form):
-                try:
-                    db.session.flush()
-                except StaleDataError:
-                    db.session.rollback()
-                    flash(_("Someone else saved this record at the same moment; nothing was changed."), "error")
-                    return redirect(url_for("records.view", key=key, record_id=record_id))
+            try:
+                operations.update(rtype, record, current_user, _form_values(rtype, form), _form_rows(rtype, form))
+            except StaleDataError:
+                db.session.rollback()
+                flash(_("Someone else saved this record at the same moment; nothing was changed."), "error")
+                return redirect(url_for("records.view", key=key, record_id=record_id))
+            except (operations.Invalid, Refused) as invalid:
+                if isinstance(invalid, Refused):
+                    invalid = operations.Invalid({invalid.field or "": invalid.message})
+                _show_errors(form, invalid)
+                db.session.rollback()
+                record = rq.get_or_404(rtype, record_id, current_user, "edit")
+                conceal_id_numbers(rtype, form, record, show_full)
+            else:
                 return _saved(rtype, record)
-            db.session.rollback()
-            record = rq.get_or_404(rtype, record_id, current_user, "edit")
-            conceal_id_numbers(rtype, form, record, show_full)
     return render_template(rtype.template_form, rtype=rtype, form=form, record=record)
 
 
@@ -465,15 +376,6 @@ def _not_now(rtype, record, reason: str | None = None):
         reason = _("This record is void.") if record.voided else not_in_this_state(rtype, record)
     return render_template("errors/error.html", error=Conflict(), reason=reason,
                            back=url_for("records.view", key=rtype.key, record_id=record.id)), 409
-
-
-def _editable_state(rtype, record) -> bool:
-    if rtype.workflow is None:
-        return True
-    if rtype.edit_states is not None:
-        return record.state in rtype.edit_states
-    state = rtype.workflow.state(record.state)
-    return state is not None and not state.final
 
 
 # ---------------------------------------------------------------- view, transitions, void
@@ -487,17 +389,21 @@ def view(key, record_id):
         rtype.template_view, rtype=rtype, record=record,
         trail=audit.described(rtype, record, may_unmask(rtype, current_user, record.center_id)),
         transitions=[] if record.voided else available(rtype, record, current_user),
-        can_edit=rtype.allows("edit", roles) and not record.voided and _editable_state(rtype, record),
-        can_void=rtype.allows("void", roles) and not record.voided,
+        can_edit=not record.voided and edit_refusal(rtype, record, current_user) is None,
+        can_void=not record.voided and rtype.may("void", current_user, record),
         prints=_printable(rtype, record, roles),
+        opinions=operations.opinions(record) if rtype.workflow and rtype.workflow.chains else [],
         unmask=may_unmask(rtype, current_user, record.center_id))
 
 
 def _printable(rtype, record, roles):
+    """The paper forms this user may print of the record now: the form's roles, else the state's print right."""
     out = []
+    state = getattr(record, "state", None)
     for p in rtype.prints:
-        allowed = p.roles if p.roles is not None else rtype.permissions.get("print", frozenset())
-        if (allowed & roles and (p.states is None or record.state in p.states) and not record.voided
+        allowed = p.roles if p.roles is not None else rtype.rights_in(state).get("print", frozenset())
+        if (rtype.grants(allowed, current_user, record, roles) and (p.states is None or state in p.states)
+                and not record.voided
                 and (p.when is None or p.when(record))):
             out.append(p)
     return out
@@ -533,17 +439,14 @@ def transition(key, record_id, name):
         values = {}
         for f in step.fields:
             fdecl = rtype.field(f)
-            if f not in request.form and not (fdecl and fdecl.kind == "bool"):
+            if f not in request.form and not (fdecl and fdecl.k.posted_when_absent):
                 continue  # not submitted (an unticked box is, as False): the record keeps what it has
             value = form[f].data
-            if fdecl and fdecl.kind in ("ref", "user") and value == 0:
-                value = None
-            if value is None and fdecl and fdecl.kind in ("str", "text", "phone", "idno", "choice"):
-                value = ""
-            values[f] = value
+            # A step never clears a choice to None: "—" leaves it "" (nullable=False).
+            values[f] = fdecl.k.from_form(fdecl, value, nullable=False) if fdecl else value
         try:
-            apply_transition(rtype, record, name, current_user, values, form.comment.data or "")
-        except TransitionRefused as refused:
+            operations.transition(rtype, record, name, current_user, values, form.comment.data or "")
+        except Refused as refused:
             db.session.rollback()
             record = rq.get_or_404(rtype, record_id, current_user)
             target = form[refused.field] if refused.field and refused.field in form else None
@@ -570,20 +473,17 @@ def _handled_by_someone_else(key, record_id):
 
 @bp.route("/<key>/<int:record_id>/void", methods=["GET", "POST"])
 def void(key, record_id):
-    from app.timeutil import now
     from forms.records import VoidForm
 
     rtype = _type_or_404(key)
     record = rq.get_or_404(rtype, record_id, current_user, "void")
     if record.voided:
         return _not_now(rtype, record)
+    if not rtype.may("void", current_user, record):
+        return _not_now(rtype, record) if not rtype.anyone_may("void", record.state) else abort(403)
     form = VoidForm()
     if form.validate_on_submit():
-        record.voided = True
-        record.void_reason = form.reason.data.strip()
-        record.voided_at = now()
-        record._audit_note = ("void", record.void_reason)
-        db.session.flush()
+        operations.void(rtype, record, current_user, form.reason.data)
         flash(_("The record is void; it stays on file with the reason."), "success")
         return redirect(url_for("records.view", key=key, record_id=record_id))
     return render_template("records/void.html", rtype=rtype, record=record, form=form)

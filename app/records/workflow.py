@@ -1,19 +1,91 @@
-"""Workflows are data; a state changes only through apply_transition."""
+"""Workflows are data: who may take which step when, and the start-up check of whole declarations.
+A state changes only through app.records.operations.transition."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
 from app import access
-from app.records.registry import RecordType, Transition
+from app.records.registry import ACTIONS, SUBJECT, RecordType, Refused, Transition
 
 
-class TransitionRefused(Exception):
-    """A transition that may not happen now; the message is shown to the user."""
+def check_declaration(rtype: RecordType) -> list[str]:
+    """Problems with a whole declaration (fields, workflow, rights, subject, chains, computed fields,
+    printouts); empty when it is consistent. The app refuses to start otherwise."""
+    from models.core import ROLES
+    problems = []
+    columns = set(rtype.model.__table__.c.keys())
+    known_roles = set(ROLES) | {SUBJECT}
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def roles_ok(where: str, roles) -> None:
+        unknown = set(roles) - known_roles
+        if unknown:
+            problems.append(f"{where}: unknown roles {sorted(unknown)}")
+        if SUBJECT in roles and not rtype.subject:
+            problems.append(f"{where}: grants the subject, but the type names no subject")
+
+    for action, roles in rtype.permissions.items():
+        if action not in ACTIONS:
+            problems.append(f"permission {action!r} is not an action ({', '.join(ACTIONS)})")
+        roles_ok(f"permission {action}", roles)
+    if rtype.subject and rtype.subject not in columns:
+        problems.append(f"subject {rtype.subject!r} is not a column")
+    if rtype.owner and rtype.owner not in columns:
+        problems.append(f"owner {rtype.owner!r} is not a column")
+    names = {f.name for f in rtype.fields}
+    for f in rtype.fields:
+        if f.compute is not None:
+            if f.name not in columns:
+                problems.append(f"computed field {f.name!r} is not a column (it is stored)")
+            for d in f.depends:
+                if d not in names and d not in columns:
+                    problems.append(f"computed field {f.name!r} depends on unknown field {d!r}")
+            if not f.depends:
+                problems.append(f"computed field {f.name!r} names no field it depends on")
+    try:
+        rtype.computed_fields
+    except ValueError as exc:
+        problems.append(str(exc))
+    for view in rtype.views:
+        if not callable(view.condition):
+            problems.append(f"list view {view.key!r} has no condition")
+    wf = rtype.workflow
+    state_names = [s.name for s in wf.states] if wf else []
+    for p in rtype.prints:
+        if p.states and not wf:
+            problems.append(f"printout {p.name}: names states, but the type has no workflow")
+        for s in p.states or ():
+            if s not in state_names:
+                problems.append(f"printout {p.name}: unknown state {s!r}")
+        if p.roles is not None:
+            roles_ok(f"printout {p.name}", p.roles)
+    if wf is None:
+        return [f"{rtype.key}: {p}" for p in problems]
+    problems += check_workflow(rtype)
+    for s in rtype.edit_states or ():
+        if s not in state_names:
+            problems.append(f"edit state {s!r} is not a state")
+    for st in wf.states:
+        for action, roles in st.rights.items():
+            if action not in ("read", "edit", "print", "void"):
+                problems.append(f"state {st.name}: right {action!r} is not a state action")
+            roles_ok(f"state {st.name} right {action}", roles)
+        if not rtype.rights_in(st.name).get("read"):
+            problems.append(f"state {st.name}: nobody may read its records")
+    for t in wf.transitions:
+        roles_ok(f"transition {t.name}", t.roles)
+        for w in t.when:
+            if w.field not in columns:
+                problems.append(f"transition {t.name}: condition on {w.field!r}, not a column")
+    for chain in wf.chains:
+        if chain.by not in columns:
+            problems.append(f"chain: routing field {chain.by!r} is not a column")
+        for s in (*chain.submit_from, chain.approved, chain.rejected, *([chain.returned] if chain.returned else [])):
+            if s not in state_names:
+                problems.append(f"chain: unknown state {s!r}")
+        uptos = [r.upto for r in chain.routes]
+        if any(u is None for u in uptos[:-1]) or uptos[:-1] != sorted(uptos[:-1]):
+            problems.append("chain: routes must go up by their limit; only the last may be open (None)")
+    return [f"{rtype.key}: {p}" if not p.startswith(f"{rtype.key}: ") else p for p in problems]
 
 
 def check_workflow(rtype: RecordType) -> list[str]:
@@ -40,6 +112,8 @@ def check_workflow(rtype: RecordType) -> list[str]:
         for f in t.fields:
             if f not in columns:
                 problems.append(f"transition {t.name}: field {f!r} is not a column")
+            elif rtype.field(f) is None:
+                problems.append(f"transition {t.name}: field {f!r} is not declared (its form cannot show it)")
         for s in t.source:
             state = wf.state(s)
             if state is not None and state.final:
@@ -71,16 +145,17 @@ def refusal(rtype: RecordType, record, transition: Transition, user) -> str | No
     """Why the user may not take this transition now (None: allowed)."""
     if record.voided:
         return _("This record is void.")
-    if record.state not in transition.source:
+    if record.state not in transition.source or not transition.applies(record):
         return not_in_this_state(rtype, record)
-    if not transition.roles & access.roles_in(user, record.center_id):
+    if not rtype.grants(transition.roles, user, record, access.roles_in(user, record.center_id)):
         return _("You may not do this.")
-    if transition.not_by_author and record.created_by_id == user.id:
+    if transition.not_by_subject and rtype.subject_id(record) == user.id:
         return _("You cannot approve your own record.")
     if transition.guard is not None:
-        reason = transition.guard(record, user)
-        if reason:
-            return str(reason)
+        try:
+            transition.guard(rtype.ctx(record, user))
+        except Refused as refused:
+            return refused.message
     return None
 
 
@@ -90,33 +165,13 @@ def available(rtype: RecordType, record, user) -> list[Transition]:
     return [t for t in rtype.workflow.exits(record.state) if refusal(rtype, record, t, user) is None]
 
 
-def apply_transition(rtype: RecordType, record, name: str, user, values: dict | None = None,
-                     comment: str = "") -> None:
-    """Check, change, log. Values are the transition's fields; the audit trail is written on flush."""
-    from sqlalchemy.orm.attributes import flag_modified
-
-    from app.extensions import db
-
-    transition = rtype.workflow.transition(name) if rtype.workflow else None
-    if transition is None:
-        raise TransitionRefused(_("Unknown step."))
-    reason = refusal(rtype, record, transition, user)
-    if reason:
-        raise TransitionRefused(reason)
-    values = values or {}
-    for field in transition.requires:
-        if values.get(field) in (None, "") and getattr(record, field, None) in (None, ""):
-            raise TransitionRefused(_("This field is required."), field=field)
-    if transition.comment_required and not comment.strip():
-        raise TransitionRefused(_("Please give a reason."), field="comment")
-    for field in transition.fields:
-        if field in values:
-            setattr(record, field, values[field])
-    record.state = transition.target
-    # Always a real UPDATE, even for a step that only adds a note: the version check applies and
-    # the audit trail logs the step.
-    flag_modified(record, "updated_at")
-    record._audit_note = ("transition", comment or str(transition.title))
-    if transition.on_apply is not None:
-        transition.on_apply(record, user)
-    db.session.flush()  # a stale version raises StaleDataError here, inside the request
+def edit_refusal(rtype: RecordType, record, user) -> str | None:
+    """Why this user may not edit the record now (None: they may): the state's rights, then the type's check."""
+    if not rtype.may("edit", user, record):
+        return _("You may not do this.")
+    if rtype.can_edit is not None:
+        try:
+            rtype.can_edit(rtype.ctx(record, user))
+        except Refused as refused:
+            return refused.message
+    return None

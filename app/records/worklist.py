@@ -24,7 +24,7 @@ from sqlalchemy.orm.interfaces import MANYTOONE
 from app import access
 from app.extensions import db
 from app.records import query as rq
-from app.records.registry import REGISTRY, RecordType, Transition
+from app.records.registry import REGISTRY, SUBJECT, RecordType, Transition
 from app.records.workflow import available
 from app.timeutil import today
 
@@ -74,6 +74,8 @@ def for_user(user, limit: int = 100, group: str | None = None) -> Worklist:
     """Each group's count and its first `limit` records (only `group`'s when one is named)."""
     worklist = Worklist([Group(key, title) for key, title in GROUPS])
     on = today()
+    # The user behind the request's proxy: every row's guards read it, many times.
+    user = getattr(user, "_get_current_object", lambda: user)()
     for rtype in REGISTRY.values():
         if rtype.workflow is not None:
             _add_type(worklist, rtype, user, on, limit, group)
@@ -99,9 +101,13 @@ def _add_type(worklist: Worklist, rtype: RecordType, user, on, limit: int, only:
         room = limit - len(grp.items)
         if not counts.get(n) or room <= 0 or (only and grp.key != only):
             continue
+        # The page's ids first, chosen from the index alone however many records qualify; then only
+        # those records are read, with what their rows show.
+        page = (scope.where(condition, number == n).with_only_columns(model.id, maintain_column_froms=True)
+                .order_by(*flagged, model.id).limit(room))
         rows = db.session.scalars(
-            scope.where(condition, number == n)
-            .order_by(*flagged, model.id).limit(room).options(*_row_loaders(model))).unique()
+            db.select(model).where(model.id.in_(page.scalar_subquery()))
+            .order_by(*flagged, model.id).options(*_row_loaders(model))).unique()
         for record in rows:
             # Final check on the page only: a guard in Python (e.g. the kind of matter) may still refuse.
             steps = [t for t in available(rtype, record, user) if t.worklist]
@@ -118,46 +124,55 @@ def _group_conditions(rtype: RecordType, user, on) -> list:
     approvals, exceptions, mine = [], [], []
     for roles, centre_ids in centres_by_roles.items():
         here = model.center_id.in_(centre_ids)
-        steps = [t for t in wf.transitions if t.worklist and t.roles & roles]
+        subject = {SUBJECT} if rtype.subject and roles else set()
+        steps = [t for t in wf.transitions if t.worklist and t.roles & (roles | subject)]
         deciding = [t for t in steps if t.approval]
-        waiting = _in_states_of(model, deciding, user)
+        waiting = _in_states_of(rtype, deciding, user, roles)
         if waiting is not None:
             approvals.append(and_(here, waiting))
         # A record waiting for my decision is an approval, whatever other step its state offers.
         decision_states = {s for t in deciding for s in t.source}
-        working = _in_states_of(model, [t for t in steps if not t.approval and not set(t.source) & decision_states],
-                                user)
+        working = _in_states_of(rtype, [t for t in steps if not t.approval and not set(t.source) & decision_states],
+                                user, roles)
         if working is not None:
-            mine.append(and_(here, working, _owned_by(model, user)))
+            mine.append(and_(here, working, _owned_by(rtype, user)))
         warnings = [v.condition(on) for v in rtype.views if v.css in EXCEPTION_CSS]
         if roles & access.MANAGERS and warnings:
             exceptions.append(and_(here, or_(*warnings)))
     return [or_(*c) if c else None for c in (approvals, exceptions, mine)]
 
 
-def _in_states_of(model, steps: list[Transition], user):
-    """Records in a source state of one of `steps` that the user may take (no self-approval)."""
-    states: dict[str, list[Transition]] = {}
+def _in_states_of(rtype: RecordType, steps: list[Transition], user, roles: frozenset[str]):
+    """Records where the user may take one of `steps`, as SQL: in a source state, meeting the step's
+    condition (`When`, e.g. an approval chain's route), by their role or as the record's subject, never
+    approving their own record. Steps alike are put together so the condition stays short."""
+    model = rtype.model
+    buckets: dict[tuple, set[str]] = {}
     for t in steps:
-        for s in t.source:
-            states.setdefault(s, []).append(t)
-    anyone = [s for s, ts in states.items() if any(not t.not_by_author for t in ts)]
-    others_only = [s for s in states if s not in anyone]
+        as_subject_only = not (t.roles & roles)
+        buckets.setdefault((t.when, as_subject_only, t.not_by_subject), set()).update(t.source)
     parts = []
-    if anyone:
-        parts.append(model.state.in_(anyone))
-    if others_only:
-        parts.append(and_(model.state.in_(others_only),
-                          or_(model.created_by_id.is_(None), model.created_by_id != user.id)))
+    mine = getattr(model, rtype.subject) if rtype.subject else model.created_by_id
+    for (when, as_subject_only, not_by_subject), states in buckets.items():
+        cond = [model.state.in_(sorted(states))]
+        if when:
+            cond.append(or_(*(w.sql(model) for w in when)))
+        if as_subject_only:
+            cond.append(getattr(model, rtype.subject) == user.id)
+        if not_by_subject:
+            cond.append(or_(mine.is_(None), mine != user.id))
+        parts.append(and_(*cond))
     return or_(*parts) if parts else None
 
 
-def _owned_by(model, user):
-    """首问负责: the responsible person owns a record (an unassigned one, its author); records
-    without a responsible person belong to whoever wrote them."""
-    if "responsible_id" in model.__table__.c:
-        return or_(model.responsible_id == user.id,
-                   and_(model.responsible_id.is_(None), model.created_by_id == user.id))
+def _owned_by(rtype: RecordType, user):
+    """Whose work a record is: its owner column (首问负责: a case's responsible clerk; an unassigned record,
+    its author), else its subject, else whoever wrote it."""
+    model = rtype.model
+    column = rtype.owner or rtype.subject
+    if column:
+        owner = getattr(model, column)
+        return or_(owner == user.id, and_(owner.is_(None), model.created_by_id == user.id))
     return model.created_by_id == user.id
 
 
@@ -172,5 +187,9 @@ def _exception_order(rtype: RecordType, on) -> list:
 
 
 def _row_loaders(model) -> list:
-    """What a row shows and its guards read: every record the row's record points to, in the same query."""
-    return [joinedload(getattr(model, r.key)) for r in inspect(model).relationships if r.direction is MANYTOONE]
+    """What a row shows and its guards read: every record the row's record points to, in the same query —
+    but not its people and centre (author, responsible person, centre): rows and guards use their ids only
+    (a rare use elsewhere still loads them, from the session's own copies mostly)."""
+    from models.core import Center, User
+    return [joinedload(getattr(model, r.key)) for r in inspect(model).relationships
+            if r.direction is MANYTOONE and r.mapper.class_ not in (Center, User)]
