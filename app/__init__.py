@@ -54,9 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
     first_run.init_app(app)  # an empty database is set up from this PC only
     web.init_app(app)
     printouts.init_app(app)
-    from app import cases, notifications
-    notifications.init_app(app)
-    cases.init_app(app)
     records.init_app(app)
 
     from app import cli

@@ -158,3 +158,10 @@ def center_form(center_id: int | None = None):
             return redirect(url_for("admin.centers"))
     return render_template("admin/center_form.html", form=form, target=target)
 
+
+from app.features import Feature, MenuLink  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature(
+    "admin", blueprints=[bp],
+    menu=[MenuLink("admin.users", _l("Users"), frozenset({"admin"})),
+          MenuLink("admin.centers", _l("Centres"), frozenset({"admin"}))])

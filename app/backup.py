@@ -291,3 +291,11 @@ def restore_command(file: str, yes: bool) -> None:
 def register(app) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+
+
+from app.features import Feature, Job  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature(
+    "backup",
+    jobs=[Job("backup", "jobs.backup_jobs:daily_backup", {"hour": 12, "minute": 15},
+              "Back up the database to BACKUP_DIR (30 daily and 12 monthly kept)")])

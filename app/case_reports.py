@@ -107,3 +107,12 @@ def _excel(center, first, rows):
     wb.save(buf)
     return Response(buf.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=cases-{first:%Y-%m}.xlsx"})
+
+
+from app.features import Feature, MenuLink  # noqa: E402  (the feature declaration closes the module)
+from flask_babel import lazy_gettext as _l  # noqa: E402
+
+FEATURE = Feature(
+    "case_reports", blueprints=[bp],
+    menu=[MenuLink("case_reports.report", _l("Monthly case report"),
+                   frozenset({"clerk", "deputy", "director", "leader", "county", "admin"}), group="cases")])

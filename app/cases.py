@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from app import audit
 from app.access import STAFF
 from app.deadlines import working_day_deadline
+from app.i18n import label_in
 from app.extensions import db
 from app.params import parse_id
 from app.records import operations
@@ -439,7 +440,7 @@ def case_flags(case: ServiceCase) -> list:
 
 def _validate_case(ctx) -> dict:
     case, errors = ctx.record, {}
-    if _intake_all_received():  # the intake's one tick for "everything on the list was brought"
+    if ctx.values.get("all_received") == "1":  # the intake's one tick for "everything on the list was brought"
         for row in case.materials:
             row.received = True
     if case.intake_date and case.intake_date > today():
@@ -450,10 +451,10 @@ def _validate_case(ctx) -> dict:
     if not case.applicant_phone and case.kind != "consult":
         errors["applicant_phone"] = _l("A phone number is needed to tell the applicant the result.")
     if matter is not None and "matter_id" not in errors:
-        errors.update(_intake_matches_matter(case, matter))
+        errors.update(_intake_matches_matter(case, matter, parse_id(ctx.values.get("materials_for") or "")))
     errors.update(_joint_window_errors(case))
     if "matter_id" not in errors:
-        errors.update(_then_errors(case, matter))
+        errors.update(_then_errors(case, matter, ctx.values))
     return errors
 
 
@@ -465,19 +466,10 @@ def kinds_for(matter: Matter) -> tuple[str, ...]:
     return ("promised", "joint", "reported", "consult")
 
 
-def _intake_matters_materials_for() -> int | None:
-    from flask import has_request_context, request
-    if not has_request_context():
-        return None
-    value = request.form.get("materials_for", "")
-    return parse_id(value)
-
-
-def _intake_matches_matter(case: ServiceCase, matter: Matter) -> dict:
+def _intake_matches_matter(case: ServiceCase, matter: Matter, loaded_for: int | None) -> dict:
     """One matter choice drives the materials list, the window and the kind [一次性告知]: a form whose
     list was loaded for another matter, a window other than the matter's, or a kind the matter does
     not allow is refused; the matter of a registered case is not changed afterwards."""
-    loaded_for = _intake_matters_materials_for()
     if loaded_for is not None and loaded_for != matter.id:
         return {"matter_id": _l("The materials list below belongs to another matter: load this matter's list again.")}
     history = inspect(case).attrs.matter_id.history
@@ -491,23 +483,17 @@ def _intake_matches_matter(case: ServiceCase, matter: Matter) -> dict:
     return errors
 
 
-def _then() -> str:
-    from flask import has_request_context, request
-    return request.form.get("then", "") if has_request_context() else ""
-
-
-def _then_errors(case: ServiceCase, matter: Matter | None) -> dict:
+def _then_errors(case: ServiceCase, matter: Matter | None, values: dict) -> dict:
     """Register and accept (or finish on the spot) in one step: only when nothing is missing, so the
     case is never saved half-way."""
-    from flask import request
-    then = _then()
+    then = values.get("then", "")
     if then not in ("accept", "done") or matter is None:
         return {}
     if then == "accept" and case.kind not in ("promised", "joint", "reported"):
         return {"kind": _l("Only a promised, joint or reported case is accepted; register it only.")}
     if then == "done" and case.kind != "immediate":
         return {"kind": _l("Only an on-the-spot case is finished at intake.")}
-    if then == "done" and not request.form.get("result", "").strip():
+    if then == "done" and not (values.get("result") or "").strip():
         return {"result": _l("Write the result given to the applicant.")}
     missing = missing_materials(matter, case.materials)
     if missing:
@@ -518,15 +504,14 @@ def _then_errors(case: ServiceCase, matter: Matter | None) -> dict:
 
 def _after_create_case(ctx) -> None:
     """The intake form's "register and accept" / "register and finish on the spot" buttons."""
-    from flask import request
     case, user = ctx.record, ctx.user
-    then = _then()
+    then = ctx.values.get("then", "")
     if then == "accept":
         operations.transition(CASES, case, "accept", user)
     elif then == "done":
         day = case.intake_date
         operations.transition(CASES, case, "done_on_the_spot", user,
-                              {"result": request.form.get("result", "").strip()[:2000], "completed_on": day})
+                              {"result": (ctx.values.get("result") or "").strip()[:2000], "completed_on": day})
         operations.transition(CASES, case, "deliver", user, {"delivery_method": "pickup", "delivered_on": day})
 
 
@@ -558,11 +543,6 @@ def _before_save_case(ctx) -> None:
     for row in case.materials:
         if row.copies is None:
             row.copies = 1 if row.received else 0
-
-
-def _intake_all_received() -> bool:
-    from flask import has_request_context, request
-    return has_request_context() and request.method == "POST" and request.form.get("all_received") == "1"
 
 
 def intake_matters(center_id: int, text: str = "") -> list[tuple[str, list[Matter]]]:
@@ -638,6 +618,9 @@ CASES = register(RecordType(
     workflow=CASE_WORKFLOW, edit_states=("registered", "awaiting_supplement"),
     unmask_roles=frozenset({DEPUTY, DIRECTOR, LEADER}), can_edit=_responsible_or_manager, owner="responsible_id",
     validate=_validate_case, before_save=_before_save_case, prefill=_prefill_case, after_create=_after_create_case,
+    # The intake form's inputs that are not stored as typed: the "all brought" tick, the matter the
+    # materials list was loaded for, "register and accept / finish on the spot" and that result.
+    options=("all_received", "materials_for", "then", "result"),
     list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
     template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags, views=CASE_TILES,
     ledger_columns=("receipt_no", "applicant_name", "applicant_phone", "matter_id", "window_id", "kind", "intake_date",
@@ -867,7 +850,7 @@ register(RecordType(
         Field("returned_on", _l("Returned on"), in_form=False, in_list=True),
         Field("result_pushed_on", _l("Result pushed on"), in_form=False),
         Field("late", _l("Late"), in_form=False, filter=True),
-        Field("note", _l("Note")),
+        Field("note", label_in("case-handovers", "Note")),
     ],
     prints=[PrintForm("form", _l("Handover form"), "print/case_handover.html", form_type="case_handover")],
 ))
@@ -917,7 +900,7 @@ from app.features import Feature, HomePanel, Job  # noqa: E402  (the feature dec
 
 # create_app calls init_app itself (after notifications), so the feature names none.
 FEATURE = Feature(
-    "cases", types=("app.cases",),
+    "cases", types=("app.cases",), init_app=init_app,
     home_panels=[HomePanel("cases/_home_panel.html", HANDLERS | {LEADER, COUNTY, ADMIN})],
     jobs=[Job("case_deadlines", "jobs.case_jobs:case_deadlines", {"hour": "0,8,13", "minute": 5},
               "Flag overdue cases and late handovers"),

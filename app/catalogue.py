@@ -122,3 +122,11 @@ def post_warnings(post: Post) -> list:
     if not post.b_holder_id:
         out.append(_l("This post has no B holder to stand in: every post has an A and a B holder (AB岗)."))
     return out
+
+
+from app.features import Feature, Job  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature(
+    "catalogue", types=("app.catalogue",),
+    jobs=[Job("empty_posts", "jobs.catalogue_jobs:empty_posts", {"day_of_week": "*", "hour": 8, "minute": 40},
+              "Tell directors about A/B posts with nobody to staff them (空岗)", reminder=True)])

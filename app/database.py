@@ -32,3 +32,11 @@ def writes(view):
     """Mark a GET view that writes (e.g. issuing a form number) so its transaction begins IMMEDIATE."""
     view.writes = True
     return view
+
+
+from app.features import Feature, Job  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature(
+    "database",
+    jobs=[Job("refresh_statistics", "jobs.housekeeping:refresh_statistics", {"hour": 2, "minute": 50},
+              "Refresh the database's query-planner statistics")])

@@ -2,10 +2,9 @@
 
 A feature is a `Feature(...)`; the app, the menu, the home page and the job scheduler read them all from
 here and know no feature by name. The features are listed once, in `FEATURE_MODULES`, in the order their
-blueprints register, their menu links and home panels show, and their jobs are listed. A module there
-declares `FEATURE = Feature(...)` at its end; the modules that do not (yet) carry their own are declared in
-`_DECLARED_HERE` below (move one into its module by deleting it here). Tests and plug-ins may add more with
-`feature(...)` / `register(...)`.
+blueprints register, their menu links and home panels show, and their jobs are listed. Each module there
+declares `FEATURE = Feature(...)` at its end. Tests and plug-ins may add more with `feature(...)` /
+`register(...)`.
 
 Only lightweight imports at the top: `jobs` imports this module to list its jobs.
 """
@@ -15,7 +14,6 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 
 
 @dataclass
@@ -57,53 +55,6 @@ class Feature:
         return list(self.blueprints() if callable(self.blueprints) else self.blueprints)
 
 
-def _blueprint_of(module: str) -> Callable[[], list]:
-    """The module's `bp`, imported only when the app registers it."""
-    return lambda: [importlib.import_module(module).bp]
-
-
-def _visitor_home() -> object:
-    from app.public import public_home
-    return public_home()
-
-
-STAFF_CASE_ROLES = frozenset({"clerk", "deputy", "director", "leader", "county", "admin"})
-
-# Features whose module does not declare FEATURE itself, by module name.
-_DECLARED_HERE: dict[str, Feature] = {
-    "app.catalogue": Feature(
-        "catalogue", types=("app.catalogue",),
-        jobs=[Job("empty_posts", "jobs.catalogue_jobs:empty_posts", {"day_of_week": "*", "hour": 8, "minute": 40},
-                  "Tell directors about A/B posts with nobody to staff them (空岗)", reminder=True)]),
-    "app.admin": Feature(
-        "admin", blueprints=_blueprint_of("app.admin"),
-        menu=[MenuLink("admin.users", _l("Users"), frozenset({"admin"})),
-              MenuLink("admin.centers", _l("Centres"), frozenset({"admin"}))]),
-    "app.holidays_views": Feature(
-        "holidays", blueprints=_blueprint_of("app.holidays_views"),
-        menu=[MenuLink("holidays.years", _l("Holiday schedule"), frozenset({"admin"}))]),
-    "app.case_reports": Feature(
-        "case_reports", blueprints=_blueprint_of("app.case_reports"),
-        menu=[MenuLink("case_reports.report", _l("Monthly case report"), STAFF_CASE_ROLES, group="cases")]),
-    "app.status": Feature(
-        "status", blueprints=_blueprint_of("app.status"),
-        menu=[MenuLink("status.lookup", _l("Public case lookup"), frozenset({"clerk", "agent", "deputy", "director"}),
-                       group="cases")]),
-    "app.public": Feature("public", blueprints=_blueprint_of("app.public"), visitor_home=_visitor_home),
-    "app.database": Feature(
-        "database",
-        jobs=[Job("refresh_statistics", "jobs.housekeeping:refresh_statistics", {"hour": 2, "minute": 50},
-                  "Refresh the database's query-planner statistics")]),
-    "app.notifications": Feature(
-        "notifications",
-        jobs=[Job("purge_notifications", "jobs.housekeeping:purge_notifications", {"hour": 2, "minute": 30},
-                  "Delete read notifications older than 180 days")]),
-    "app.backup": Feature(
-        "backup",
-        jobs=[Job("backup", "jobs.backup_jobs:daily_backup", {"hour": 12, "minute": 15},
-                  "Back up the database to BACKUP_DIR (30 daily and 12 monthly kept)")]),
-}
-
 # THE list of features, in order. Each module is imported in this order (record types register in it).
 FEATURE_MODULES: tuple[str, ...] = (
     "app.catalogue",
@@ -131,12 +82,10 @@ def load_features() -> list[Feature]:
         listed = []
         for name in FEATURE_MODULES:
             module = importlib.import_module(name)
-            own, here = getattr(module, "FEATURE", None), _DECLARED_HERE.get(name)
-            if own is not None and here is not None:
-                raise RuntimeError(f"feature of {name} declared twice: in the module and in app/features.py")
-            if own is None and here is None:
+            own = getattr(module, "FEATURE", None)
+            if own is None:
                 raise RuntimeError(f"{name} is listed in FEATURE_MODULES but declares no FEATURE")
-            listed.append(own or here)
+            listed.append(own)
         _check_unique([*listed, *FEATURES])
         FEATURES[:0] = listed  # features registered before the load (plug-ins) stay after the listed ones
         _state["loaded"] = True

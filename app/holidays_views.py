@@ -76,3 +76,10 @@ def year(year: int):
     return render_template("holidays/year.html", year=year, days=days, form=form,
                            row=db.session.get(HolidayYear, year), confirmed=workdays.is_confirmed(year),
                            editable=editable)
+
+
+from app.features import Feature, MenuLink  # noqa: E402  (the feature declaration closes the module)
+from flask_babel import lazy_gettext as _l  # noqa: E402
+
+FEATURE = Feature("holidays", blueprints=[bp],
+                  menu=[MenuLink("holidays.years", _l("Holiday schedule"), frozenset({"admin"}))])

@@ -47,7 +47,6 @@ def unread_count(user_id: int) -> int:
 
 
 def init_app(app) -> None:
-    app.register_blueprint(bp)
     app.jinja_env.globals["unread_notifications"] = lambda: (
         unread_count(current_user.id) if current_user.is_authenticated else 0)
 
@@ -99,3 +98,11 @@ def mark_all_read():
     db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
                                                   Notification.read_at.is_(None)).values(read_at=now()))
     return redirect(url_for("notifications.inbox"))
+
+
+from app.features import Feature, Job  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature(
+    "notifications", blueprints=[bp], init_app=init_app,
+    jobs=[Job("purge_notifications", "jobs.housekeeping:purge_notifications", {"hour": 2, "minute": 30},
+              "Delete read notifications older than 180 days")])

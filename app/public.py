@@ -1,6 +1,6 @@
 """The public front door (SPEC §4.16): what a visitor sees without logging in.
 
-`/` for a visitor is the centre's public home (web.home calls `public_home`): the case lookup, the service
+`/` for a visitor is the centre's public home (web.home calls the feature's `visitor_home`, `public_home`): the case lookup, the service
 guide of every matter (searchable by name), the centre's hours and phones, a staff login link. A server
 may hold a whole county: the public centres are its active townships, listed when there are several, each
 with its own page `/p/<code>`; with only one, `/` is that page. A matter's guide `/p/<code>/matters/<id>`
@@ -86,3 +86,8 @@ def matter(code, matter_id):
     if record is None or record.center_id != center.id or record.voided:
         abort(404)
     return render_template("public/matter.html", center=center, record=record, hours=office_hours())
+
+
+from app.features import Feature  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature("public", blueprints=[bp], visitor_home=public_home)

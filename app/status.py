@@ -146,3 +146,11 @@ def answer(case: ServiceCase) -> dict:
         "center": case.center if case.state in GO_TO_WINDOW else None,
         "transfer": (case.transfer_office, case.transfer_phone) if case.state == "transferred" else None,
     }
+
+
+from app.features import Feature, MenuLink  # noqa: E402  (the feature declaration closes the module)
+
+FEATURE = Feature(
+    "status", blueprints=[bp],
+    menu=[MenuLink("status.lookup", _l("Public case lookup"), frozenset({"clerk", "agent", "deputy", "director"}),
+                   group="cases")])

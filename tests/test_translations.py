@@ -9,7 +9,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "label_in": ((1, "c"), 2)}
 
 
 def extracted_messages() -> set[str]:
@@ -36,3 +37,15 @@ def test_pages_are_chinese_by_default_and_english_on_request(client, county, aut
     assert "事项目录" in client.get("/r/matters/").get_data(as_text=True)
     client.post("/locale/en")
     assert "Matters" in client.get("/r/matters/").get_data(as_text=True)
+
+
+def test_a_label_translated_for_one_type_does_not_change_the_same_word_elsewhere(client, county, auth, db):
+    """"Note" is 交接备注 on a handover (its own context) and stays 备注 on a matter."""
+    from tests.conftest import make_case, make_department
+    auth.login("a_director")
+    case = make_case(county["a"], state="accepted")
+    make_department(county["a"])
+    db.session.commit()
+    handover = client.get(f"/r/case-handovers/new?case_id={case.id}").get_data(as_text=True)
+    matter = client.get("/r/matters/new").get_data(as_text=True)
+    assert "交接备注" in handover and "交接备注" not in matter and ">备注<" in matter

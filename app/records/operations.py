@@ -55,10 +55,11 @@ def compute(rtype: RecordType, record, user, values: dict | None = None) -> None
             setattr(record, f.name, f.compute(ctx))
 
 
-def _assign(rtype: RecordType, record, values: dict) -> None:
-    computed = {f.name for f in rtype.computed_fields}
+def _assign(rtype: RecordType, record, values: dict, options_too: bool = False) -> None:
+    """Set the submitted values; computed fields, and the form's options (buttons, ticks), are not set."""
+    skip = {f.name for f in rtype.computed_fields} | (set() if options_too else set(rtype.options))
     for name, value in values.items():
-        if name not in computed:
+        if name not in skip:
             setattr(record, name, value)
 
 
@@ -197,7 +198,7 @@ def transition(rtype: RecordType, record, name: str, user, values: dict | None =
             raise Refused(_("This field is required."), field=field)
     if step.comment_required and not comment.strip():
         raise Refused(_("Please give a reason."), field="comment")
-    _assign(rtype, record, {f: values[f] for f in step.fields if f in values})
+    _assign(rtype, record, {f: values[f] for f in step.fields if f in values}, options_too=True)
     record.state = step.target
     # Always a real UPDATE, even for a step that only adds a note: the version check applies and
     # the audit trail logs the step.

@@ -314,6 +314,7 @@ class RecordType:
     flags: Callable | None = None                 # record → [(label, css)] badges beside the state
     prefill: Callable | None = None               # → initial form data of a new record (ctx.values: query args)
     sample: Callable | None = None                # (center) → a valid saved record, for generated tests
+    options: tuple[str, ...] = ()                 # form inputs that are not stored (buttons, ticks): in ctx.values
     parent: tuple[str, type] | None = None        # (fk column, model): created from a parent record's page
     list_options: tuple = ()                      # loader options for list pages (avoid N+1)
     template_view: str = "records/view.html"

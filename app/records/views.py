@@ -231,8 +231,9 @@ def _child_rows_from(rtype, record):
 
 
 def _form_values(rtype, form) -> dict:
-    """The declared fields the form shows, parsed by their kinds (computed fields are never typed)."""
-    values = {}
+    """The declared fields the form shows, parsed by their kinds (computed fields are never typed), and the
+    type's form options as sent (e.g. the intake's "register and accept" button)."""
+    values = {name: request.form.get(name, "") for name in rtype.options}
     for f in rtype.fields:
         if f.in_form and f.name in form:
             column = rtype.model.__table__.c.get(f.name)
