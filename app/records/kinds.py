@@ -29,6 +29,9 @@ class Kind:
     empty: Any = None          # what a cleared form field stores: None, or "" for the text kinds
     input_required = False     # "required" means some input (0 counts), not a true value
     posted_when_absent = False  # a form key left out of a POST is a value too (an unticked box: False)
+    wide = False               # the form and the record page give it the full width (a text box)
+    range_filter = False       # a list filter on it asks for a "from" and a "to"
+    ledger_width: float | None = None  # its share of a paper ledger's width in %, None: what is left
 
     # ---- form
 
@@ -113,6 +116,14 @@ class Kind:
         """A stored value as the audit trail wrote it (text, not empty) as the record's page shows it."""
         return text
 
+    def screen(self, field, record, unmask: bool) -> str:
+        """The field on the record's page (`unmask`: the reader may see masked values in full)."""
+        return self.record_text(field, record)
+
+    def paper(self, field, record, unmask: bool) -> str:
+        """The field as a paper form or ledger writes it (dates in Chinese)."""
+        return self.screen(field, record, unmask)
+
     # ---- tests
 
     def sample(self, field, center, make_record: Callable | None = None):
@@ -137,6 +148,7 @@ class StrKind(Kind):
 
 class PhoneKind(StrKind):
     name = "phone"
+    ledger_width = 8.5
 
     def validators(self, field):
         return super().validators(field) + [
@@ -156,10 +168,16 @@ class IdnoKind(StrKind):
         from app.records.registry import mask_id_number
         return mask_id_number(str(value)) if field.mask else str(value)
 
+    ledger_width = 13
+
     def cell(self, field, record, value, unmask):
         if field.mask and unmask:
             return str(value or "")
         return self.record_text(field, record)
+
+    def screen(self, field, record, unmask):
+        value = getattr(record, field.name, None)
+        return str(value or "") if unmask else self.record_text(field, record)
 
     def shown(self, field, text, unmask):
         from app.records.registry import mask_id_number
@@ -171,6 +189,7 @@ class IdnoKind(StrKind):
 
 class TextKind(StrKind):
     name = "text"
+    wide = True
 
     def widget(self, field, center_id):
         # Every text fits a paper box: a few pages at most (a render of a longer one takes minutes).
@@ -262,6 +281,8 @@ class DecimalKind(Kind):
 
 class DateKind(Kind):
     name = "date"
+    range_filter = True
+    ledger_width = 9.5
 
     def widget(self, field, center_id):
         return DateField(validators=self.need(field) + [rf._sane_date], **self._kw(field))
@@ -295,6 +316,11 @@ class DateKind(Kind):
     def text(self, field, value):
         return value.isoformat()
 
+    def paper(self, field, record, unmask):
+        from app.timeutil import cn_date
+        value = getattr(record, field.name, None)
+        return "" if value is None else cn_date(value)
+
     def cell(self, field, record, value, unmask):
         return value if value is not None else self.record_text(field, record)
 
@@ -316,8 +342,15 @@ class DateTimeKind(DateKind):
     def upto(self, column, day):
         return func.date(column) <= day
 
+    ledger_width = 13
+
     def text(self, field, value):
         return value.strftime("%Y-%m-%d %H:%M")
+
+    def paper(self, field, record, unmask):
+        from app.timeutil import cn_date
+        value = getattr(record, field.name, None)
+        return "" if value is None else f"{cn_date(value)} {value:%H:%M}"
 
     def shown(self, field, text, unmask):
         try:
@@ -363,6 +396,7 @@ class BoolKind(Kind):
 
 class ChoiceKind(Kind):
     name = "choice"
+    ledger_width = 6
 
     def widget(self, field, center_id):
         choices = ([] if field.required else [("", "—")]) + [(k, v) for k, v in field.choices]
@@ -450,6 +484,7 @@ class RefKind(Kind):
 class UserKind(RefKind):
     """A person of the centre (one with a role there)."""
     name = "user"
+    ledger_width = 7
 
     def model(self, field):
         from models.core import User
