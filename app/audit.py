@@ -129,6 +129,7 @@ COLUMN_LABELS = {
     "missing_materials": _l("Missing materials"),
     "promised_days": _l("Promised limit (working days)"),
     "overdue_reason": _l("Why overdue"),
+    "rating_status": _l("Rating"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,15 +34,42 @@ def _secret_key(folder: Path) -> tuple[str, str | None]:
         return os.environ["SECRET_KEY"], None
     key_file = folder / "secret_key"
     try:
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        return key_file.read_text().strip(), None
+        return _kept_key(key_file), None
     except OSError as exc:
         problem = EPHEMERAL_KEY_MESSAGE.format(folder=folder, reason=exc.strerror or exc)
         print(f"警告：{problem}\nWARNING: cannot keep {key_file} ({exc}); using a key for this run only, "
               f"sessions end at restart. Check the folder's permissions or set SECRET_KEY.", file=sys.stderr)
         return secrets.token_hex(32), problem
+
+
+KEY_WAIT_SECONDS = 5  # how long a worker waits for the key another worker is writing
+
+
+def _kept_key(key_file: Path) -> str:
+    """The key in key_file, made there first if it does not exist. Several web workers start at once:
+    the file is created with O_EXCL, so exactly one of them writes a key and all of them read that one
+    (a worker that lost the race waits for the winner's write instead of reading an empty file)."""
+    try:
+        os.close(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    else:  # this process created the file: it alone writes the key into it
+        key = secrets.token_hex(32)
+        try:
+            key_file.write_text(key)
+        except OSError:
+            key_file.unlink(missing_ok=True)  # no empty key file left behind
+            raise
+        return key
+    deadline = time.monotonic() + KEY_WAIT_SECONDS
+    while True:
+        key = key_file.read_text().strip()
+        if key or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # created a moment ago by another process, which is writing it
+    if not key:
+        raise OSError(f"{key_file} is empty; delete it to have a new key made (everyone logs in again)")
+    return key
 
 
 def database_url(folder: Path) -> str:

@@ -63,10 +63,14 @@ FEATURE_MODULES: tuple[str, ...] = (
     "app.case_reports",
     "app.status",
     "app.cases",
+    "app.complaints",
     "app.public",
     "app.database",
     "app.notifications",
     "app.backup",
+    "app.ratings",
+    "app.bad_reviews",
+    "app.rating_stats",
 )
 
 FEATURES: list[Feature] = []

@@ -6,3 +6,6 @@ from models.numbering import FormCounter  # noqa: F401
 from models.holiday import HolidayDay, HolidayYear  # noqa: F401
 from models.notification import JobRun, Notification  # noqa: F401
 from models.case import CaseExtension, CaseHandover, CaseMaterial, ServiceCase  # noqa: F401
+from models.voice import Rating, RatingCase  # noqa: F401
+from models.bad_review import BadReview, DishonestRater  # noqa: F401
+from models.complaint import Complaint  # noqa: F401

@@ -70,6 +70,8 @@ class ServiceCase(RecordMixin, db.Model):
     overdue: Mapped[bool] = mapped_column(default=False, index=True)
     overdue_reason: Mapped[str] = mapped_column(String(40), default="")
     handover_late: Mapped[bool] = mapped_column(default=False)
+    # 好差评: "" open for rating, "rated", "unrated" (未评: the window closed without one) [models.voice]
+    rating_status: Mapped[str] = mapped_column(String(10), default="", server_default="")
 
     matter: Mapped[Matter] = relationship()
     window: Mapped[Window | None] = relationship()

@@ -31,9 +31,10 @@ def test_every_job_function_imports():
         assert jobs.job(spec.name) is spec
 
 
-def test_jobs_are_the_union_of_the_features_jobs_in_the_old_order():
-    assert [j.name for j in jobs.JOBS] == ["empty_posts", "case_deadlines", "case_warnings", "refresh_statistics",
-                                           "purge_notifications", "backup"]
+def test_jobs_are_the_union_of_the_features_jobs_in_feature_order():
+    names = [j.name for j in jobs.JOBS]
+    assert names[:3] == ["empty_posts", "case_deadlines", "case_warnings"]  # catalogue's, then the cases'
+    assert {"refresh_statistics", "purge_notifications", "backup"} <= set(names)
     assert jobs.JOBS == [j for f in features.load_features() for j in f.jobs]
     assert jobs.Job is features.Job
 
@@ -52,8 +53,8 @@ def test_blueprints_record_types_and_home_panels_come_from_the_features(app):
     from app.records import REGISTRY
     assert {"cases", "matters"} <= set(REGISTRY)
     assert "cases/_home_panel.html" in [p.template for p in features.home_panels()]
-    assert [link.endpoint for link in features.menu_links()] == [
-        "admin.users", "admin.centers", "holidays.years", "case_reports.report", "status.lookup"]
+    endpoints = [link.endpoint for link in features.menu_links()]
+    assert endpoints[:5] == ["admin.users", "admin.centers", "holidays.years", "case_reports.report", "status.lookup"]
 
 
 def test_web_imports_no_feature_module():

@@ -224,6 +224,10 @@ def test_csrf_token_is_required_on_every_form(app, client, county, db, tmp_path,
 
     monkeypatch.setattr(CSRFProtect, "_error_response", spy)
 
+    from tests.conftest import make_window
+    window = make_window(county["a"])
+    db.session.commit()
+
     def values(rule, arg, so_far):
         key = so_far.get("key")
         if arg == "key":
@@ -235,7 +239,8 @@ def test_csrf_token_is_required_on_every_form(app, client, county, db, tmp_path,
         if arg == "name" and rule.endpoint == "records.print_view":
             return [form.name for form in REGISTRY[key].prints]
         return {"center_id": [county["a"].id], "user_id": [county["users"]["a_clerk"].id], "year": [2026],
-                "code": list(LOCALES), "note_id": [note_id]}[arg]  # a KeyError: a new kind of POST URL to add here
+                "code": list(LOCALES) + ["A"], "note_id": [note_id], "window_id": [window.id],
+                "token": ["not-a-token"]}[arg]  # a KeyError: a new kind of POST URL to add here
 
     def urls(rule):
         order = (["key"] if "key" in rule.arguments else []) + sorted(rule.arguments - {"key"})

@@ -187,6 +187,44 @@ class IdnoKind(StrKind):
         return "11010519491231002X"
 
 
+def mask_secret(value: str) -> str:
+    """A name or phone of a confidential record as others see it: 张** , 138****0000."""
+    if len(value) >= 7:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return value[:1] + "*" * (len(value) - 1)
+
+
+class SecretMixin:
+    """A person's name or phone (declared `mask=True`) that a confidential record (`record.confidential`)
+    keeps from readers outside the type's unmask roles: masked in lists (for everyone: the record's page
+    shows it in full to those roles), exports, paper forms and the audit trail. The trail keeps no record
+    at hand, so there it is masked for those readers whatever the record's flag says now."""
+
+    def _hidden(self, field, record) -> bool:
+        return field.mask and bool(getattr(record, "confidential", False))
+
+    def record_text(self, field, record):
+        text = super().record_text(field, record)
+        return mask_secret(text) if text and self._hidden(field, record) else text
+
+    def cell(self, field, record, value, unmask):
+        return str(value or "") if unmask else self.record_text(field, record)
+
+    def screen(self, field, record, unmask):
+        return str(getattr(record, field.name, None) or "") if unmask else self.record_text(field, record)
+
+    def shown(self, field, text, unmask):
+        return mask_secret(text) if field.mask and not unmask else text
+
+
+class SecretKind(SecretMixin, StrKind):
+    name = "secret"
+
+
+class SecretPhoneKind(SecretMixin, PhoneKind):
+    name = "secret_phone"
+
+
 class TextKind(StrKind):
     name = "text"
     wide = True
@@ -506,7 +544,8 @@ def db_get(model, key):
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    StrKind(), TextKind(), PhoneKind(), IdnoKind(), IntKind(), DecimalKind(), DateKind(), DateTimeKind(),
+    StrKind(), TextKind(), PhoneKind(), IdnoKind(), SecretKind(), SecretPhoneKind(), IntKind(), DecimalKind(),
+    DateKind(), DateTimeKind(),
     BoolKind(), ChoiceKind(), RefKind(), UserKind())}
 
 

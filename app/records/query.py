@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from flask import abort, has_request_context
-from sqlalchemy import Select, String, and_, cast, false, func, or_, select, union_all
+from sqlalchemy import Select, String, and_, cast, false, func, literal, or_, select, union_all
 
 from app import access
 from app.extensions import db
@@ -162,9 +166,224 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
     return query, active
 
 
-def page_of(query: Select, page: int, size: int):
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+# ---------------------------------------------------------------- pages of a list
+#
+# A list page costs the same on the first page and the thousandth: "Next" and "Previous" carry the
+# sort value and id of the last (first) row shown, and the page is read as an index range from there
+# (keyset or seek paging), never by skipping rows with OFFSET. The count of matching rows stops at
+# COUNT_CAP: beyond it the pager says "10,000+" instead of reading the whole register to say how many.
+#
+# The cursor: `after=ID:VALUE` (Next) or `before=ID:VALUE` (Previous), VALUE the row's value of the
+# sort column as text (ISO for dates; nothing to write when sorted by id: `after=ID`); a row whose
+# sort value is NULL writes `after=ID` without the colon, so NULL and "" stay apart. `page=N` rides
+# along only as the number to show. A cursor that does not parse for the sort column (text for a
+# date, 10**20, "²", an unknown sort) is no cursor: the first page. An old link with `page=N` alone
+# still works (OFFSET: slower deep down, but the pager's own links never need it).
+#
+# Order and NULLs: the list is ordered `sort column (asc or desc), id desc`, NULLs where the database
+# puts them by itself, so its index on the column serves: SQLite (and MySQL) sort NULL before every
+# value ascending (after them descending), PostgreSQL after every value ascending (before them
+# descending). The seek condition mirrors the same rule (`_nulls_smallest`), so rows with a NULL sort
+# value are visited exactly once, as a block at that end, ties broken by id like any other value.
+
+COUNT_CAP = 10_000
+# A list known to match more than COUNT_CAP rows says so again without counting for this long (its
+# "10,000+" cannot change with a few new cases); a count under the cap is always made afresh.
+CAPPED_COUNT_SECONDS = 60
+_capped_lists: dict = {}  # count key → monotonic time it was counted over the cap
+
+
+@dataclass
+class Page:
+    rows: list
+    page: int                   # the page's number as shown (1 for the first)
+    total: int                  # matching rows, exact up to COUNT_CAP
+    capped: bool                # more than COUNT_CAP match: total is COUNT_CAP, shown as "10,000+"
+    pages: int                  # total pages (at least; exact unless capped)
+    next_after: str | None      # cursor for "Next"; None on the last page
+    prev_before: str | None     # cursor for "Previous"; None on the first page
+
+    def __iter__(self):  # rows, total, page, pages: what page_of returned before
+        return iter((self.rows, self.total, self.page, self.pages))
+
+
+def count_capped(query: Select, cap: int | None = None, key=None) -> int:
+    """The number of rows the query matches, counting no further than cap + 1 (COUNT_CAP + 1). With a
+    key (the list's filters, user and centres: see list_view), a list over the cap stays so for
+    CAPPED_COUNT_SECONDS without being counted again (Next, Previous, another sort)."""
+    cap = COUNT_CAP if cap is None else cap
+    if key is not None:
+        key = (str(db.engine.url), cap, key)
+        counted = _capped_lists.get(key)
+        if counted is not None and time.monotonic() - counted < CAPPED_COUNT_SECONDS:
+            return cap + 1
+    ids = query.order_by(None).with_only_columns(literal(1), maintain_column_froms=True).limit(cap + 1)
+    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
+    if key is not None and total > cap:
+        if len(_capped_lists) >= 2000:
+            _capped_lists.clear()
+        _capped_lists[key] = time.monotonic()
+    return total
+
+
+def _nulls_smallest() -> bool:
+    return db.engine.dialect.name in ("sqlite", "mysql", "mariadb")
+
+
+def sort_of(query: Select):
+    """(column, descending) of the list's sort: the first of `filtered_query`'s two ORDER BY terms."""
+    first = query._order_by_clauses[0]
+    return first.element, first.modifier is not None and first.modifier.__name__ == "desc_op"
+
+
+def cursor_of(record, column) -> str:
+    """The cursor of a row: `ID:VALUE`, `ID` alone when the value is NULL or the sort is by id."""
+    value = getattr(record, column.key)
+    if column.key == "id" or value is None:
+        return str(record.id)
+    if isinstance(value, bool):
+        value = int(value)
+    return f"{record.id}:{value.isoformat() if isinstance(value, (date, datetime)) else value}"
+
+
+def parse_cursor(text, column):
+    """(id, value) from a cursor, or None when it is not one for this column (never an error)."""
+    if not isinstance(text, str) or not text or len(text) > 300:
+        return None
+    ident, colon, raw = text.partition(":")
+    ident = parse_id(ident)
+    if ident is None:
+        return None
+    if column.key == "id":
+        return ident, ident
+    if not colon:
+        return ident, None
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return None
+    value = _parse_value(kind, raw)
+    return (ident, value) if value is not None else None
+
+
+def _parse_value(kind, raw: str):
+    if kind is bool:
+        return {"1": True, "0": False}.get(raw)
+    if kind is int:
+        return parse_int(raw)
+    if kind is datetime:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.+]{2,21}", raw):
+            return None
+        try:
+            return datetime.fromisoformat(raw)
+        except ValueError:
+            return None
+    if kind is date:
+        return parse_date(raw)
+    if kind is str:  # no NUL or other control character: PostgreSQL refuses NUL in text, no value holds one
+        return None if re.search(r"[\x00-\x1f\x7f]", raw) else raw
+    if kind in (float, Decimal):
+        try:
+            value = kind(raw)
+        except (ValueError, InvalidOperation):
+            return None
+        return value if value == value and abs(value) < 10**15 else None  # no NaN, no inf
+    return None
+
+
+def _seek(column, descending: bool, cursor, forward: bool, model) -> list:
+    """The rows after (forward) or before the cursor in the order `column asc|desc, id desc`, as the
+    conditions of consecutive stretches of that order, each an index range: the rest of the values,
+    then the NULL block when it comes after them (or the rest of the NULL block, then every value).
+    One `... OR column IS NULL` would make SQLite walk the index from its start on every deep page."""
+    ident, value = cursor
+    if column.key == "id":
+        return [(column < ident) if descending == forward else (column > ident)]
+    id_next = model.id < ident if forward else model.id > ident
+    # Along the direction walked, are values increasing, and do NULLs come after every value?
+    increasing = descending != forward
+    nulls_after = increasing != _nulls_smallest()
+    if value is None:
+        same = and_(column.is_(None), id_next)
+        return [same] if nulls_after else [same, column.is_not(None)]
+    bound = column >= value if increasing else column <= value  # the index range; the OR picks within it
+    beyond = column > value if increasing else column < value
+    condition = and_(bound, or_(beyond, and_(column == value, id_next)))
+    return [condition, column.is_(None)] if nulls_after else [condition]
+
+
+def _seek_rows(query: Select, conditions: list, want: int) -> list:
+    """Up to `want` rows of the query's order from the stretches `_seek` gave, one after the other: a
+    second statement only on the page where the values end and the NULL block begins."""
+    rows = []
+    for condition in conditions:
+        rows += _fetch(query.where(condition), want - len(rows))
+        if len(rows) >= want:
+            break
+    return rows
+
+
+def _fetch(query: Select, limit: int, offset: int = 0) -> list:
+    """The rows of one page with their references (the type's `list_options`), in one statement: the
+    list's conditions and order pick the ids first (from an index; no wide joined rows sorted), then
+    only those rows are read and joined — a date-range filter sorted by id no longer sorts every
+    case of the range with its matter and window to keep 26."""
+    model = query.column_descriptions[0]["entity"]
+    ids = query.with_only_columns(model.id, maintain_column_froms=True).limit(limit).offset(offset)
+    rows = select(model).where(model.id.in_(ids)).order_by(*query._order_by_clauses).options(*query._with_options)
+    return db.session.scalars(rows).unique().all()
+
+
+def _reversed(query: Select, column, descending: bool, model) -> Select:
+    return query.order_by(None).order_by(column.asc() if descending else column.desc(), model.id.asc())
+
+
+def page_of(query: Select, page: int, size: int, *, sort: str | None = None, after: str | None = None,
+            before: str | None = None, count_key=None) -> Page:
+    """One page of a list made by `filtered_query`: the first, the one after or before a cursor (an
+    index range), or — an old link — page N by OFFSET. Reads size + 1 rows to know if there is more,
+    with their references in the same statement (the type's `list_options`), and a capped count.
+    `sort` is the sort `filtered_query` applied (its `active["sort"]`), else read from the query;
+    `count_key` names the list for `count_capped`."""
+    model = query.column_descriptions[0]["entity"]
+    if sort:
+        column, descending = getattr(model, sort.lstrip("-")), sort.startswith("-")
+    else:
+        column, descending = sort_of(query)
+    total = count_capped(query, key=count_key)
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
     pages = max(1, -(-total // size))
-    page = min(max(page, 1), pages)
-    rows = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
-    return rows, total, page, pages
+    after_cursor = parse_cursor(after, column) if after else None
+    before_cursor = parse_cursor(before, column) if before and after_cursor is None else None
+    has_prev = has_next = False
+    if (after or before) and after_cursor is None and before_cursor is None:
+        page = 1  # a cursor that is none: the first page, whatever number came with it
+    if after_cursor is not None:
+        rows = _seek_rows(query, _seek(column, descending, after_cursor, True, model), size + 1)
+        page, has_prev, has_next = max(page, 2), True, len(rows) > size
+        rows = rows[:size]
+        if not rows:  # past the last row (a cursor made up): the first page, as for one that does not parse
+            after_cursor, page = None, 1
+    elif before_cursor is not None:
+        rows = _seek_rows(_reversed(query, column, descending, model),
+                          _seek(column, descending, before_cursor, False, model), size + 1)
+        has_prev, has_next = len(rows) > size, True
+        rows = rows[:size][::-1]
+        page = max(page, 2) if has_prev else 1
+        if not has_prev and len(rows) < size:  # back at the start (rows were added since): the whole first page
+            before_cursor, page = None, 1
+    if after_cursor is None and before_cursor is None:
+        if page > 1 and not capped:
+            page = min(page, pages)
+        rows = _fetch(query, size + 1, (page - 1) * size) if page > 1 else []
+        if not rows:  # the first page (or an old link past the end of a capped list)
+            page = 1
+            rows = _fetch(query, size + 1)
+        has_prev, has_next = page > 1, len(rows) > size
+        rows = rows[:size]
+    if capped:
+        pages = max(pages, page + has_next)
+    return Page(rows=rows, page=page, total=total, capped=capped, pages=pages,
+                next_after=cursor_of(rows[-1], column) if has_next and rows else None,
+                prev_before=cursor_of(rows[0], column) if has_prev and rows else None)

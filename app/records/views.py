@@ -56,10 +56,15 @@ def list_view(key):
     if not rq.readable_center_ids(rtype, current_user):
         abort(403)
     query, active = rq.filtered_query(rtype, current_user, request.args)
-    rows, total, page, pages = rq.page_of(query, parse_page(request.args.get("page")),
-                                          current_app.config["PAGE_SIZE"])
-    ctx = dict(rtype=rtype, rows=rows, total=total, page=page, pages=pages, active=active,
-               can_create=_can_create(rtype), filter_choices=_filter_choices(rtype),
+    # Next/Previous carry the cursor of the last/first row shown (an index range, not OFFSET); `page`
+    # alone is an old link or the number shown: see app/records/query.py, "pages of a list".
+    pager = rq.page_of(query, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"],
+                       sort=active["sort"], after=request.args.get("after"), before=request.args.get("before"),
+                       count_key=(rtype.key, current_user.id, tuple(rq.listed_center_ids(rtype, current_user)), today(),
+                                  repr(sorted((k, str(v)) for k, v in active.items() if k != "sort"))))
+    ctx = dict(rtype=rtype, rows=pager.rows, total=pager.total, page=pager.page, pages=pager.pages, pager=pager,
+               active=active, can_create=_can_create(rtype),
+               filter_choices={} if _is_htmx() else _filter_choices(rtype),  # the table alone shows no filters
                unmask=lambda r: may_unmask(rtype, current_user, r.center_id),
                centers=_readable_centers(rtype), show_id=_own_number(rtype) is None)
     if _is_htmx():
@@ -170,7 +175,8 @@ def ledger_view(key):
                unmask=lambda r: may_unmask(rtype, current_user, r.center_id),
                pdf_url=url_for("records.ledger_pdf", key=key, **request.args))
     if request.endpoint == "records.ledger_pdf":
-        return Response(printouts.render_pdf("print/ledger.html", **ctx), mimetype="application/pdf",
+        from printouts.ledger_pdf import build_ledger_pdf  # ReportLab platypus: 2,000 rows in seconds
+        return Response(build_ledger_pdf(**ctx), mimetype="application/pdf",
                         headers={"Content-Disposition": f"inline; filename={key}-ledger.pdf"})
     return printouts.render_html("print/ledger.html", **ctx)
 

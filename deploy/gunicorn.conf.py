@@ -1,0 +1,40 @@
+"""Gunicorn settings for a county: several web workers, one jobs process, PostgreSQL (docs/county-deployment.md).
+
+    gunicorn -c deploy/gunicorn.conf.py wsgi:app
+
+Before the first start and after every update, once: `flask --app wsgi db upgrade` (gunicorn does not
+upgrade the database; `serve` does, but `serve` is the single-PC command). Settings from the environment:
+WEB_CONCURRENCY (workers, default 4), HALL_THREADS (threads per worker, default 4), HALL_BIND
+(default 0.0.0.0:5000), HALL_TIMEOUT (seconds, default 120), HALL_ACCESS_LOG ("-" = stdout, the default).
+"""
+import os
+
+bind = [a.strip() for a in os.environ.get("HALL_BIND", "0.0.0.0:5000").split(",") if a.strip()]
+# About 2 per CPU core; each worker holds up to 15 PostgreSQL connections (SQLAlchemy's pool: 5 + 10 overflow),
+# so workers × 15 + a few for the jobs process and backups must stay below PostgreSQL's max_connections (100).
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Threads: a worker goes on serving while one request waits for the database or a slow phone (the app runs
+# under waitress with 8 threads on the single PC, so it is thread-safe).
+worker_class = "gthread"
+threads = int(os.environ.get("HALL_THREADS", "4"))
+# Off: each worker imports the app and opens its own database connections after the fork (a pool made
+# before the fork would be shared by all workers). Nothing in create_app writes to the database.
+preload_app = False
+# A worker silent this long (stuck, not merely busy: with threads it keeps reporting) is killed and replaced.
+timeout = int(os.environ.get("HALL_TIMEOUT", "120"))
+graceful_timeout = 30      # on stop or reload, requests in progress get this long to finish
+keepalive = 5
+# A worker is replaced after about this many requests (memory of the PDF library, fonts) – one at a time.
+max_requests = 5000
+max_requests_jitter = 500
+# The access log, with the worker's pid (%(p)s) and the time taken in microseconds (%(D)s).
+accesslog = os.environ.get("HALL_ACCESS_LOG", "-")
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus pid=%(p)s "%(a)s"'
+errorlog = "-"
+loglevel = "info"
+proc_name = "hall-web"
+# Heartbeat files in memory, not on a possibly slow disk.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+# gunicorn ≥ 25 opens a control socket in ~/.gunicorn by default; two instances would share it.
+control_socket_disable = True

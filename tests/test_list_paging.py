@@ -1,0 +1,185 @@
+"""Record lists page by the last row shown (keyset), not by OFFSET: every row once, in order, both ways;
+a made-up cursor is the first page; the statements a page costs do not grow with its rows."""
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from app.extensions import db as _db
+from tests.conftest import make_case, make_matter, make_window
+
+N_ROWS = 130
+
+
+@pytest.fixture
+def cases(county, db):
+    """130 cases of centre A: three intake days (long runs of equal values across pages), names from a
+    small stock (ties), a due date on most and none (NULL) on every seventh."""
+    matter = make_matter(county["a"], name="临时救助申请")
+    made = []
+    for i in range(N_ROWS):
+        made.append(make_case(county["a"], matter, intake=date(2026, 11, 20) + timedelta(days=i % 3),
+                              applicant_name="王李张"[i % 3] + "秀英", receipt_no=f"2026-{i:06d}",
+                              due_date=None if i % 7 == 0 else date(2026, 12, 1) + timedelta(days=i % 5)))
+    make_case(county["b"], make_matter(county["b"]), receipt_no="2026-999999")  # another centre's: never listed
+    db.session.commit()
+    return made
+
+
+def body_ids(page_html: str) -> list[int]:
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", page_html, flags=re.S)
+    assert len(bodies) == 1, "not one record table on the page"
+    return [int(i) for i in re.findall(r'href="/r/cases/(\d+)"', bodies[0])]
+
+
+def link(page_html: str, rel: str) -> str | None:
+    found = re.search(rf'<a class="button" rel="{rel}" href="([^"]+)"', page_html)
+    return html.unescape(found.group(1)) if found else None
+
+
+def expected_order(rows, name: str, descending: bool) -> list[int]:
+    """`sort column asc|desc, id desc`, NULLs where the database puts them (SQLite: below every value)."""
+    nulls_smallest = _db.engine.dialect.name in ("sqlite", "mysql", "mariadb")
+
+    def rank(value):
+        return (0 if nulls_smallest else 2) if value is None else 1
+
+    if descending:  # column desc, id desc: the reverse of column asc, id asc
+        ordered = sorted(rows, key=lambda r: (rank(getattr(r, name)), getattr(r, name) or 0, r.id), reverse=True)
+    else:
+        ordered = sorted(rows, key=lambda r: (rank(getattr(r, name)), getattr(r, name) or 0, -r.id))
+    return [r.id for r in ordered]
+
+
+def walk(client, url):
+    """Follow Next from the first page to the last; the pages seen (lists of ids) and the last page's html."""
+    pages, seen_urls = [], set()
+    while url:
+        assert url not in seen_urls, "the pager went round in a circle"
+        seen_urls.add(url)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        pages.append(body_ids(text))
+        url = link(text, "next")
+    return pages, text
+
+
+@pytest.mark.parametrize("sort", ["intake_date", "-due_date", "applicant_name", "due_date", "-id"])
+def test_next_visits_every_row_once_in_order_and_previous_goes_back(client, auth, cases, sort):
+    auth.login("a_clerk")
+    name, descending = sort.lstrip("-"), sort.startswith("-")
+    pages, last = walk(client, f"/r/cases/?sort={sort}")
+    assert [len(p) for p in pages] == [25, 25, 25, 25, 25, 5]
+    walked = [i for p in pages for i in p]
+    assert walked == expected_order(cases, name, descending)
+    assert len(set(walked)) == N_ROWS
+    assert "第 6 / 6 页" in last and "共 130 条" in last
+    # Deep pages are an index range from the cursor, not OFFSET.
+    assert "after=" in link(client.get(f"/r/cases/?sort={sort}").get_data(as_text=True), "next")
+    # Previous, from the last page back to the first, shows the same pages.
+    back, text = [], last
+    while (url := link(text, "prev")) is not None:
+        assert "before=" in url
+        text = client.get(url).get_data(as_text=True)
+        back.append(body_ids(text))
+    assert back == pages[-2::-1]
+    assert "第 1 / 6 页" in text and link(text, "prev") is None
+
+
+def test_a_filter_and_a_search_page_by_cursor_too(client, auth, cases):
+    auth.login("a_clerk")
+    pages, _ = walk(client, "/r/cases/?q=王&sort=intake_date")
+    wang = [c for c in cases if c.applicant_name.startswith("王")]
+    assert [i for p in pages for i in p] == expected_order(wang, "intake_date", False)
+    pages, _ = walk(client, "/r/cases/?intake_date_from=2026-11-21&intake_date_to=2026-11-21&sort=-receipt_no")
+    day = [c for c in cases if c.intake_date == date(2026, 11, 21)]
+    assert [i for p in pages for i in p] == expected_order(day, "receipt_no", True)
+
+
+def test_a_new_sort_or_filter_starts_at_the_first_page(client, auth, cases):
+    auth.login("a_clerk")
+    second = client.get(link(client.get("/r/cases/").get_data(as_text=True), "next")).get_data(as_text=True)
+    head = second[second.index("<thead>"):second.index("</thead>")]
+    assert "after=" not in head and "before=" not in head  # the sort links drop the cursor
+
+
+def test_old_page_links_still_work(client, auth, cases):
+    auth.login("a_clerk")
+    order = expected_order(cases, "id", True)
+    assert body_ids(client.get("/r/cases/?page=2").get_data(as_text=True)) == order[25:50]
+    text = client.get("/r/cases/?page=99").get_data(as_text=True)  # past the end: the last page
+    assert body_ids(text) == order[125:] and "第 6 / 6 页" in text
+    assert body_ids(client.get(link(text, "prev")).get_data(as_text=True)) == order[100:125]
+
+
+@pytest.mark.parametrize("cursor", ["after=abc", f"after={10**20}", "after=²", "after=٣", "after=-5", "after=",
+                                    "before=²", f"before={10**20}:x", "after=1:notadate&sort=intake_date",
+                                    "after=1:2026-13-45&sort=due_date", "after=1:10000000000000000000000&sort=matter_id",
+                                    "after=abc&page=4", "after=1:2000-01-01&sort=-intake_date&page=3",
+                                    "after=1:\x00&sort=applicant_name&page=2", "after=1:" + "x" * 400 + "&sort=applicant_name"])
+def test_a_tampered_cursor_gives_the_first_page(client, auth, cases, cursor):
+    auth.login("a_clerk")
+    sort = re.search(r"sort=([^&]+)", cursor)
+    first = client.get(f"/r/cases/?sort={sort.group(1)}" if sort else "/r/cases/").get_data(as_text=True)
+    response = client.get(f"/r/cases/?{cursor}")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert body_ids(text) == body_ids(first) and "第 1 / 6 页" in text
+
+
+def test_the_count_is_capped_and_said_so(client, auth, cases, monkeypatch):
+    from app.records import query as rq
+    monkeypatch.setattr(rq, "COUNT_CAP", 100)
+    auth.login("a_clerk")
+    text = client.get("/r/cases/").get_data(as_text=True)
+    assert "共 100+ 条" in text and "第 1 / 4+ 页" in text
+    pages, last = walk(client, "/r/cases/")
+    assert len([i for p in pages for i in p]) == N_ROWS and "第 6 / 6 页" in last  # the last: no "+"
+    assert "共 10 条" in client.get("/r/cases/?q=2026-00010").get_data(as_text=True)  # under the cap: exact
+    # Over the cap is remembered for a minute: the next pages do not count again.
+    first, _text = statements_for(client, "/r/cases/?kind=promised&sort=intake_date")  # not counted before
+    second, text = statements_for(client, link(_text, "next"))
+    assert second == first - 1 and "共 100+ 条" in text
+
+
+def statements_for(client, url) -> tuple[int, str]:
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+    event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        text = client.get(url).get_data(as_text=True)
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", count)
+    return len(seen), text
+
+
+def test_a_list_page_costs_the_same_statements_for_10_rows_as_for_100(app, client, auth, county, db):
+    """Each case with its own matter and window: a lazy load per row would show as 90 more statements."""
+    app.config["PAGE_SIZE"] = 100
+
+    def add(n):
+        for _ in range(n):
+            window = make_window(county["a"], 1, "窗口")
+            make_case(county["a"], make_matter(county["a"], window_id=window.id), state="accepted")
+        db.session.commit()
+
+    auth.login("a_clerk")
+    add(10)
+    client.get("/r/cases/")  # warm: the same caches as the second
+    ten, text = statements_for(client, "/r/cases/")
+    assert len(body_ids(text)) == 10
+    add(90)
+    hundred, text = statements_for(client, "/r/cases/")
+    assert len(body_ids(text)) == 100
+    assert hundred == ten
+    add(5)
+    first = client.get("/r/cases/").get_data(as_text=True)
+    after, text = statements_for(client, link(first, "next"))  # a page after a cursor: no more either
+    assert len(body_ids(text)) == 5 and after == ten
