@@ -41,6 +41,19 @@ def notify_role(center_id: int, role: str, title: str, *, key: str, body: str = 
     return sum(notify(uid, title, key=key, body=body, link=link, center_id=center_id) for uid in users)
 
 
+def tell_flagged(rows, title: str, *, key: str, link: str, names: dict, role: str = "director") -> int:
+    """Records a sweep has just flagged, each told once to its person and to the centre's `role`.
+    `rows` are (record id, centre, person or None); `key` and `link` are formats of the record id;
+    `names` gives each record's line of text (what may be said about it in a notification)."""
+    sent = 0
+    for record_id, center_id, person_id in rows:
+        event, url, body = key.format(record_id), link.format(record_id), names.get(record_id, "")
+        if person_id:
+            sent += notify(person_id, title, key=event, body=body, link=url, center_id=center_id)
+        sent += notify_role(center_id, role, title, key=event, body=body, link=url)
+    return sent
+
+
 def unread_count(user_id: int) -> int:
     return db.session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0

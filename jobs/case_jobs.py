@@ -14,19 +14,13 @@ from models.core import DIRECTOR
 
 
 def _tell(rows, title: str, event: str) -> int:
-    from app.notifications import notify, notify_role
+    from app.notifications import tell_flagged
     from models.case import ServiceCase
     if not rows:
         return 0
     names = dict(db.session.execute(select(ServiceCase.id, ServiceCase.receipt_no + " " + ServiceCase.applicant_name)
                                     .where(ServiceCase.id.in_({r[0] for r in rows}))).all())
-    sent = 0
-    for case_id, center_id, responsible_id in rows:
-        link, key, body = f"/r/cases/{case_id}", f"{event}:{case_id}", names.get(case_id, "")
-        if responsible_id:
-            sent += notify(responsible_id, title, key=key, body=body, link=link, center_id=center_id)
-        sent += notify_role(center_id, DIRECTOR, title, key=key, body=body, link=link)
-    return sent
+    return tell_flagged(rows, title, key=f"{event}:{{}}", link="/r/cases/{}", names=names, role=DIRECTOR)
 
 
 def case_deadlines(at: datetime) -> str:

@@ -11,21 +11,15 @@ from models.core import DIRECTOR
 
 
 def _tell(rows, title: str, event: str) -> int:
-    from app.notifications import notify, notify_role
+    from app.notifications import tell_flagged
     from models.complaint import Complaint
     if not rows:
         return 0
     # The number and the problem only: a confidential complainant is never named in a notification.
     names = dict(db.session.execute(select(Complaint.id, Complaint.number + " " + Complaint.matter)
                                     .where(Complaint.id.in_({r[0] for r in rows}))).all())
-    sent = 0
-    for complaint_id, center_id, handler_id in rows:
-        link, key = f"/r/complaints/{complaint_id}", f"complaint-{event}:{complaint_id}"
-        body = names.get(complaint_id, "")
-        if handler_id:
-            sent += notify(handler_id, title, key=key, body=body, link=link, center_id=center_id)
-        sent += notify_role(center_id, DIRECTOR, title, key=key, body=body, link=link)
-    return sent
+    return tell_flagged(rows, title, key=f"complaint-{event}:{{}}", link="/r/complaints/{}", names=names,
+                        role=DIRECTOR)
 
 
 def complaint_deadlines(at: datetime) -> str:
