@@ -151,12 +151,7 @@ def refusal(rtype: RecordType, record, transition: Transition, user) -> str | No
         return _("You may not do this.")
     if transition.not_by_subject and rtype.subject_id(record) == user.id:
         return _("You cannot approve your own record.")
-    if transition.guard is not None:
-        try:
-            transition.guard(rtype.ctx(record, user))
-        except Refused as refused:
-            return refused.message
-    return None
+    return _hook_refusal(rtype, transition.guard, record, user)
 
 
 def available(rtype: RecordType, record, user) -> list[Transition]:
@@ -169,9 +164,15 @@ def edit_refusal(rtype: RecordType, record, user) -> str | None:
     """Why this user may not edit the record now (None: they may): the state's rights, then the type's check."""
     if not rtype.may("edit", user, record):
         return _("You may not do this.")
-    if rtype.can_edit is not None:
-        try:
-            rtype.can_edit(rtype.ctx(record, user))
-        except Refused as refused:
-            return refused.message
+    return _hook_refusal(rtype, rtype.can_edit, record, user)
+
+
+def _hook_refusal(rtype: RecordType, hook, record, user) -> str | None:
+    """A checking hook's answer as a reason (None: no hook, or it allows)."""
+    if hook is None:
+        return None
+    try:
+        hook(rtype.ctx(record, user))
+    except Refused as refused:
+        return refused.message
     return None
