@@ -49,6 +49,33 @@ def _role_map(user) -> dict[int, frozenset[str]]:
     return cache[user.id]
 
 
+def acting_for(user, on=None) -> frozenset[int]:
+    """Whose work the user does today: their own, and that of every post holder they cover while the holder
+    is on approved leave (B on A's post handles A's cases with A's rights [000 AB岗 §4])."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    from app.timeutil import today
+    from models.staff import PostCover
+    on = on or today()
+    cache = g.setdefault("_acting_for", {})
+    if (user.id, on) not in cache:
+        covered = db.session.scalars(select(PostCover.absent_id).where(
+            PostCover.cover_id == user.id, PostCover.start_on <= on, PostCover.end_on >= on))
+        cache[(user.id, on)] = frozenset({user.id, *covered})
+    return cache[(user.id, on)]
+
+
+def centre_record_or_404(model, record_id: int, roles: frozenset[str]):
+    """A record of a centre the user sees, for a holder of one of `roles` there: unknown, void or another
+    centre's → 404; in sight but without such a role → 403."""
+    record = db.session.get(model, record_id)
+    if record is None or getattr(record, "voided", False) or record.center_id not in visible_center_ids(current_user):
+        abort(404)
+    if not roles_in(current_user, record.center_id) & roles:
+        abort(403)
+    return record
+
+
 def roles_in(user, center_id: int | None) -> frozenset[str]:
     if not getattr(user, "is_authenticated", False) or center_id is None:
         return frozenset()
@@ -118,6 +145,7 @@ def require_roles(*roles: str):
 
 
 def forget_roles() -> None:
-    """Drop this request's cached role maps (after centres or grants change)."""
+    """Drop this request's cached role maps and covers (after centres, grants or covers change)."""
     g.pop("_role_maps", None)
     g.pop("_scope_ids", None)
+    g.pop("_acting_for", None)

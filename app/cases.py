@@ -237,12 +237,28 @@ def sweep_department_legs(on: date) -> list[tuple[int, int, int | None]]:
     return [(case_id, center_id, responsible_id) for _leg, center_id, case_id, responsible_id in legs]
 
 
+def link_by_receipt(record) -> str | None:
+    """A record naming a case by its receipt number as typed (`case_no`) gets the case (`case_id`) of its own
+    centre; returns the refusal when no such case is there (a blank number clears the link)."""
+    number = (record.case_no or "").strip()
+    record.case_no, record.case_id = number, None
+    if not number:
+        return None
+    with db.session.no_autoflush:
+        record.case_id = db.session.scalar(select(ServiceCase.id).where(
+            ServiceCase.center_id == record.center_id, ServiceCase.receipt_no == number,
+            ServiceCase.voided.is_(False)))
+    return None if record.case_id else f"本中心没有受理编号为“{number}”的办件。"
+
+
 # ------------------------------------------------------------------ workflow hooks
 
 def responsible_or_manager(case, user) -> None:
-    """首问负责: only the first-responsible clerk (or a manager) handles the case; else Refused."""
-    from app.access import roles_in
-    if case.responsible_id in (None, user.id) or roles_in(user, case.center_id) & {DEPUTY, DIRECTOR}:
+    """首问负责: only the first-responsible clerk (or a manager, or whoever covers the clerk's post while the
+    clerk is on leave) handles the case; else Refused."""
+    from app.access import acting_for, roles_in
+    if case.responsible_id is None or case.responsible_id in acting_for(user) \
+            or roles_in(user, case.center_id) & {DEPUTY, DIRECTOR}:
         return
     raise Refused(_l("Only the first-responsible clerk or a manager may handle this case."))
 
@@ -503,8 +519,11 @@ def _then_errors(case: ServiceCase, matter: Matter | None, values: dict) -> dict
 
 
 def _after_create_case(ctx) -> None:
-    """The intake form's "register and accept" / "register and finish on the spot" buttons."""
+    """The intake form's "register and accept" / "register and finish on the spot" buttons; the queue ticket
+    the clerk is serving now gets the case (and so the visit's rating)."""
+    from app.queue import link_case
     case, user = ctx.record, ctx.user
+    link_case(case)
     then = ctx.values.get("then", "")
     if then == "accept":
         operations.transition(CASES, case, "accept", user)

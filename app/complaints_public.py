@@ -30,13 +30,8 @@ def reset_limits() -> None:
 
 
 def _too_many(address: str) -> bool:
-    from app import status  # the lookup's sliding window, on a store of our own
-    status._prune(_sent, WINDOW_SECONDS)
-    hits = status._recent(_sent, address, WINDOW_SECONDS)
-    if len(hits) >= LIMIT:
-        return True
-    hits.append(status._clock())
-    return False
+    from app.status import over_limit  # the lookup's sliding window, on a store of our own
+    return over_limit(_sent, address, LIMIT, WINDOW_SECONDS)
 
 
 def _strip(value):

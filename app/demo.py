@@ -457,3 +457,48 @@ def demo_cases(ctx: DemoContext) -> None:
 
 
 DEMO_STEPS.append(demo_cases)
+
+
+def demo_leave(ctx: DemoContext) -> None:
+    """Leave slips around today: one approved (its B holder covers the post today), one waiting for the
+    director after the deputy's opinion, one waiting for the deputy."""
+    from app.leave import LEAVE_SLIPS
+    from app.records import operations
+    from app.timeutil import today
+    from app.workdays import add_working_days, next_working_day
+    day = next_working_day(today())
+    u = ctx.users
+    plan = (("clerk3", day, day, "sick", "发烧就医", ("deputy_approve",)),
+            ("clerk5", add_working_days(day, 2), add_working_days(day, 3), "personal", "孩子升学报名，需回老家两天",
+             ("deputy_to_director",)),
+            ("clerk7", add_working_days(day, 5), add_working_days(day, 5), "annual", "年休假", ()))
+    for username, start, end, kind, reason, steps in plan:
+        clerk = u[username]
+        slip = operations.create(LEAVE_SLIPS, clerk, {
+            "staff_id": clerk.id, "kind": kind, "start_on": start, "end_on": end, "reason": reason,
+            "phone": clerk.phone or "13900000000"}, center_id=ctx.township.id)
+        operations.transition(LEAVE_SLIPS, slip, "submit", clerk)
+        for name in steps:
+            operations.transition(LEAVE_SLIPS, slip, name, u["deputy"], comment="情况属实，同意。")
+
+
+DEMO_STEPS.append(demo_leave)
+
+
+def demo_queue(ctx: DemoContext) -> None:
+    """A morning's queue so far: numbers taken since opening, the first ones served, some called now."""
+    from datetime import datetime, timedelta
+
+    from app.queue import call_next, take_ticket
+    from app.timeutil import today
+    start = datetime.combine(today(), datetime.min.time()).replace(hour=8, minute=30)
+    windows = list(ctx.windows.values())
+    clerks = {n: ctx.users[f"clerk{n}"] for n in range(1, 10)}
+    for i in range(14):
+        take_ticket(ctx.township.id, window_id=windows[i % 4].id, priority="elderly" if i == 5 else "",
+                    at=start + timedelta(minutes=3 * i))
+    for i, window in enumerate(windows[:4] * 2):
+        call_next(window, clerks[window.number], start + timedelta(minutes=10 + 7 * i))
+
+
+DEMO_STEPS.append(demo_queue)

@@ -71,6 +71,16 @@ FEATURE_MODULES: tuple[str, ...] = (
     "app.ratings",
     "app.bad_reviews",
     "app.rating_stats",
+    "app.leave",
+    "app.queue",
+    "app.appointments",
+    "app.home_visits",
+    "app.roster",
+    "app.attendance",
+    "app.extended_hours",
+    "app.accountability",
+    "app.village",
+    "app.agency",
 )
 
 FEATURES: list[Feature] = []

@@ -30,9 +30,13 @@ def public_centers() -> list[Center]:
 
 
 def _center_or_404(code: str) -> Center:
-    center = next((c for c in public_centers() if c.code == code), None)
+    """A public centre by its code (one indexed lookup: the hall display asks every second)."""
+    center = db.session.scalar(select(Center).where(Center.code == code, Center.active.is_(True)))
     if center is None:
         abort(404)
+    if center.kind != PUBLIC_KIND and db.session.scalar(select(Center.id).where(
+            Center.active.is_(True), Center.kind == PUBLIC_KIND).limit(1)) is not None:
+        abort(404)   # public_centers(): townships, or every active centre on a server without any
     return center
 
 

@@ -197,14 +197,9 @@ def reset_limits() -> None:
 
 
 def _flooding(address: str) -> bool:
-    from app.status import KIOSK_LIMIT, _clock, _prune, _recent, is_kiosk
-    _prune(_rate_hits, RATE_WINDOW_SECONDS)
-    key = client_hash(address)
-    hits = _recent(_rate_hits, key, RATE_WINDOW_SECONDS)
-    if len(hits) >= (KIOSK_LIMIT if is_kiosk(address) else RATE_LIMIT):
-        return True
-    hits.append(_clock())
-    return False
+    from app.status import KIOSK_LIMIT, is_kiosk, over_limit
+    return over_limit(_rate_hits, client_hash(address), KIOSK_LIMIT if is_kiosk(address) else RATE_LIMIT,
+                      RATE_WINDOW_SECONDS)
 
 
 def _titles() -> dict:

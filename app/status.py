@@ -89,14 +89,20 @@ def is_kiosk(address: str) -> bool:
     return False
 
 
-def _too_many(address: str) -> bool:
-    """Per address: at most LIMIT lookups a minute (KIOSK_LIMIT from the hall's kiosks)."""
-    _prune(_hits, WINDOW_SECONDS)
-    hits = _recent(_hits, address, WINDOW_SECONDS)
-    if len(hits) >= (KIOSK_LIMIT if is_kiosk(address) else LIMIT):
+def over_limit(store: dict[str, deque], key: str, limit: int, seconds: float) -> bool:
+    """A sliding window per key (per process): True, and not counted, when `key` already had `limit` hits
+    in the last `seconds`; else the hit is counted. `store` is a defaultdict(deque) of the caller's own."""
+    _prune(store, seconds)
+    hits = _recent(store, key, seconds)
+    if len(hits) >= limit:
         return True
     hits.append(_clock())
     return False
+
+
+def _too_many(address: str) -> bool:
+    """Per address: at most LIMIT lookups a minute (KIOSK_LIMIT from the hall's kiosks)."""
+    return over_limit(_hits, address, KIOSK_LIMIT if is_kiosk(address) else LIMIT, WINDOW_SECONDS)
 
 
 def _receipt_locked(no: str) -> bool:

@@ -75,6 +75,14 @@ def calendar_2026(db):
 
 
 @pytest.fixture
+def on_day(monkeypatch):
+    """Run as if today were `day` (hooks, rules and pages read the day from app.timeutil.today)."""
+    def set_day(day):
+        monkeypatch.setattr("app.timeutil.today", lambda: day)
+    return set_day
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

@@ -24,14 +24,6 @@ def fresh_limits():
     complaints_public.reset_limits()
 
 
-@pytest.fixture
-def on_day(monkeypatch):
-    """Run the workflow as if today were `day` (the hooks read the day from their context)."""
-    def set_day(day: date):
-        monkeypatch.setattr("app.timeutil.today", lambda: day)
-    return set_day
-
-
 def make_complaint(center, user, **values) -> Complaint:
     data = dict(channel="in_person", received_at=datetime(2026, 11, 23, 9, 30), complainant_title="ms",
                 complainant_name="李梅", complainant_phone="13912345678", matter="窗口推诿",

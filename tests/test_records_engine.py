@@ -233,6 +233,9 @@ def test_csrf_token_is_required_on_every_form(app, client, county, db, tmp_path,
         if arg == "key":
             return sorted(REGISTRY)
         if arg == "record_id":
+            if key is None:  # a step's page of its own: the type whose step names it
+                key = next(k for k, t in REGISTRY.items()
+                           if t.workflow and any(s.view == rule.endpoint for s in t.workflow.transitions))
             return [records[key].id]
         if arg == "name" and rule.endpoint == "records.transition":
             return [t.name for t in REGISTRY[key].workflow.transitions] if REGISTRY[key].workflow else []
@@ -240,7 +243,8 @@ def test_csrf_token_is_required_on_every_form(app, client, county, db, tmp_path,
             return [form.name for form in REGISTRY[key].prints]
         return {"center_id": [county["a"].id], "user_id": [county["users"]["a_clerk"].id], "year": [2026],
                 "code": list(LOCALES) + ["A"], "note_id": [note_id], "window_id": [window.id],
-                "token": ["not-a-token"]}[arg]  # a KeyError: a new kind of POST URL to add here
+                "token": ["not-a-token"], "appointment_id": [records["appointments"].id], "import_id": [1],
+                "which": ["in", "out"]}[arg]  # a KeyError: a new kind of POST URL to add here
 
     def urls(rule):
         order = (["key"] if "key" in rule.arguments else []) + sorted(rule.arguments - {"key"})

@@ -26,7 +26,16 @@ def init_app(app) -> None:
     from app.records.views import bp
     app.register_blueprint(bp)
     app.jinja_env.globals["state_title"] = state_title
+    app.jinja_env.globals["step_url"] = step_url
     from app.records.operations import opinions
     from app.access import ROLE_TITLES
     from app.records.operations import OPINION_KINDS
     app.jinja_env.globals.update(record_opinions=opinions, opinion_kinds=OPINION_KINDS, role_titles=ROLE_TITLES)
+
+
+def step_url(rtype, record, step) -> str:
+    """Where a step's button leads: the step's own page when the feature gives it one, else the generic form."""
+    from flask import url_for
+    if step.view:
+        return url_for(step.view, record_id=record.id)
+    return url_for("records.transition", key=rtype.key, record_id=record.id, name=step.name)

@@ -8,7 +8,7 @@ in KINDS — nothing else in the record engine tests a kind's name.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func
 from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField,
-                     StringField, TextAreaField)
+                     StringField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.params import parse_date, parse_id, parse_int
@@ -400,6 +400,36 @@ class DateTimeKind(DateKind):
         return datetime(2026, 11, 23, 9, 0)
 
 
+class TimeKind(Kind):
+    """A time of day (opening hours, a short leave's start, an extended service's end): HH:MM."""
+    name = "time"
+    ledger_width = 6
+
+    def widget(self, field, center_id):
+        return TimeField(validators=self.need(field), format="%H:%M", **self._kw(field))
+
+    def form_text(self, field, value):
+        return "" if value is None else value.strftime("%H:%M")
+
+    def filter_value(self, field, raw):
+        try:
+            return time.fromisoformat(raw)
+        except ValueError:
+            return None
+
+    def text(self, field, value):
+        return value.strftime("%H:%M")
+
+    def shown(self, field, text, unmask):
+        try:
+            return time.fromisoformat(text).strftime("%H:%M")
+        except ValueError:
+            return text
+
+    def sample(self, field, center, make_record=None):
+        return time(9, 0)
+
+
 class BoolKind(Kind):
     name = "bool"
     posted_when_absent = True
@@ -545,7 +575,7 @@ def db_get(model, key):
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     StrKind(), TextKind(), PhoneKind(), IdnoKind(), SecretKind(), SecretPhoneKind(), IntKind(), DecimalKind(),
-    DateKind(), DateTimeKind(),
+    DateKind(), DateTimeKind(), TimeKind(),
     BoolKind(), ChoiceKind(), RefKind(), UserKind())}
 
 

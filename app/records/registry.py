@@ -135,6 +135,7 @@ class Transition:
     approval: bool = False             # a manager's decision: heads "awaiting my approval" in the worklist
     when: tuple[When, ...] = ()        # offered only when one of these holds (SQL-expressible)
     opinion: str = ""                  # a step of an approval chain: "opinion" / "approve" / "reject"
+    view: str = ""                     # the endpoint (taking record_id) of a page of its own for this step
 
     def __post_init__(self):
         self.roles = frozenset(self.roles)
@@ -168,6 +169,8 @@ class Chain:
     approved: str                      # state after the final approval
     rejected: str                      # state after a refusal
     returned: str | None = None        # state after "return for changes" (None: no such step)
+    on_submit: Callable | None = None  # (ctx) when the record enters the chain (e.g. mark a late request)
+    on_approved: Callable | None = None  # (ctx) after the final approval (e.g. schedule a cover)
 
     def ranges(self) -> list[tuple[When, Route]]:
         out, above = [], None
@@ -201,11 +204,11 @@ class Chain:
             if kind == "submit":
                 name = "submit" if len(firsts) == 1 else f"submit_to_{nxt}"
                 transitions.append(Transition(name, _l("Submit for approval"), self.submit_from, self.state_of(nxt),
-                                              self.submit_roles, when=tuple(whens)))
+                                              self.submit_roles, when=tuple(whens), on_apply=self.on_submit))
             elif kind == "approve":
                 transitions.append(Transition(f"{role}_approve", _l("Approve"), (self.state_of(role),), self.approved,
                                               frozenset({role}), not_by_subject=True, approval=True,
-                                              opinion="approve", when=tuple(whens)))
+                                              opinion="approve", when=tuple(whens), on_apply=self.on_approved))
             else:
                 transitions.append(Transition(
                     f"{role}_to_{nxt}", _l("Give my opinion, pass on to %(who)s", who=ROLE_TITLES.get(nxt, nxt)),
@@ -437,7 +440,7 @@ def for_model(model: type) -> RecordType | None:
 
 def infer_kinds(model: type, fields: list[Field]) -> None:
     """Fill Field.kind from the mapped column type when the declaration leaves it out."""
-    from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text
+    from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, Time
     table = model.__table__
     for f in fields:
         if f.kind:
@@ -452,7 +455,8 @@ def infer_kinds(model: type, fields: list[Field]) -> None:
         else:
             ctype = column.type
             f.kind = ("bool" if isinstance(ctype, Boolean) else "datetime" if isinstance(ctype, DateTime)
-                      else "date" if isinstance(ctype, Date) else "int" if isinstance(ctype, Integer)
+                      else "date" if isinstance(ctype, Date) else "time" if isinstance(ctype, Time)
+                      else "int" if isinstance(ctype, Integer)
                       else "decimal" if isinstance(ctype, Numeric) else "text" if isinstance(ctype, Text)
                       else "str")
             if f.kind == "str" and f.max_length is None and isinstance(ctype, String):

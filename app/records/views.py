@@ -400,7 +400,21 @@ def view(key, record_id):
         can_void=not record.voided and rtype.may("void", current_user, record),
         prints=_printable(rtype, record, roles),
         opinions=operations.opinions(record) if rtype.workflow and rtype.workflow.chains else [],
+        notices=_notices(rtype, record),
         unmask=may_unmask(rtype, current_user, record.center_id))
+
+
+def _notices(rtype, record) -> list:
+    """The type's warnings about a record still in progress, on its page: what the next person to act on it
+    should know (a leave that would empty a post), not only its author right after saving."""
+    if rtype.warnings is None or record.voided or _is_final(rtype, record):
+        return []
+    return [str(m) for m in rtype.warnings(rtype.ctx(record, current_user))]
+
+
+def _is_final(rtype, record) -> bool:
+    state = rtype.workflow.state(record.state) if rtype.workflow else None
+    return bool(state and state.final)
 
 
 def _printable(rtype, record, roles):
@@ -423,6 +437,8 @@ def transition(key, record_id, name):
     step = rtype.workflow.transition(name) if rtype.workflow else None
     if step is None:
         abort(404)
+    if step.view and request.method == "GET":
+        return redirect(url_for(step.view, record_id=record.id))   # the step has a page of its own
     if request.method == "POST" and _older_version(request.form.get("form_version"), record.version):
         return _handled_by_someone_else(key, record_id)  # before "may I?": the answer changed with the record
     if step not in available(rtype, record, current_user):

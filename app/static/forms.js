@@ -56,6 +56,26 @@
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
+  /* A button with data-confirm asks before it submits. */
+  document.querySelectorAll("[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+  /* A booking page remembers its code on this phone; the booking form offers it back next time. */
+  try {
+    document.querySelectorAll("[data-remember-booking]").forEach(function (mark) {
+      localStorage.setItem(mark.getAttribute("data-remember-booking"),
+                           JSON.stringify({code: mark.getAttribute("data-code"), url: location.pathname}));
+    });
+    document.querySelectorAll("[data-last-booking]").forEach(function (p) {
+      var last = JSON.parse(localStorage.getItem(p.getAttribute("data-last-booking")) || "null");
+      if (!last || !last.code || !last.url) return;
+      p.textContent = p.getAttribute("data-label") + " " + last.code + " ";
+      var a = document.createElement("a"); a.href = last.url; a.textContent = p.getAttribute("data-open");
+      p.appendChild(a); p.hidden = false;
+    });
+  } catch (e) { /* no storage: nothing to remember */ }
   document.querySelectorAll("a[data-back]").forEach(function (link) {
     link.addEventListener("click", function (event) {
       if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
