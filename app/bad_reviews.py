@@ -13,15 +13,22 @@ valid one followed up.
   to rate [§17] and between the complaint rules' 3 (general) and 10 (complex) working days.
 - The rater's name and phone are read only by those who follow up (deputy, director) [§25]; the clerk rated
   reads their own bad reviews without them; leaders, inspectors and the county read them masked.
+- The dishonesty list (失信名单) page `/bad-reviews/dishonest`: the centre's listed phones for the readers of
+  bad reviews (the phone in full for those who follow up, masked for the others); the director removes an
+  entry with a reason, written to the audit trail. A listed phone still rates [§14: §18 lists the rater,
+  it takes away no right to rate]; its bad reviews open as any other and carry a flag for those who follow
+  them up (`bad_review_flags`), so the verification knows the history.
 """
 from __future__ import annotations
 
 from datetime import date
 
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from flask_login import current_user
+from sqlalchemy import func, select, update
 
-from app import audit
+from app import access, audit
 from app.deadlines import working_day_deadline
 from app.extensions import db
 from app.records import operations
@@ -30,7 +37,7 @@ from app.records.registry import (SUBJECT, Field, ListView, RecordType, Refused,
 from app.workdays import add_working_days
 from models.bad_review import BadReview, DishonestRater
 from models.catalogue import Matter, Window
-from models.core import COUNTY, DEPUTY, DIRECTOR, INSPECTOR, LEADER
+from models.core import COUNTY, DEPUTY, DIRECTOR, INSPECTOR, LEADER, AuditEntry, User
 
 ANSWER_WORKING_DAYS = 5
 FOLLOWERS = frozenset({DEPUTY, DIRECTOR})        # verify, rectify, answer, visit [§21 差评处置负责人]
@@ -69,6 +76,30 @@ def open_for(rating) -> BadReview | None:
 def is_dishonest(center_id: int, phone: str) -> bool:
     return bool(phone) and db.session.scalar(select(DishonestRater.id).where(
         DishonestRater.center_id == center_id, DishonestRater.phone == phone)) is not None
+
+
+def listed_phones(center_id: int) -> frozenset[str]:
+    """The centre's listed phones, read once per request (the list pages flag each row from it)."""
+    cache = g.setdefault("_dishonest_phones", {})
+    if center_id not in cache:
+        cache[center_id] = frozenset(db.session.scalars(select(DishonestRater.phone).where(
+            DishonestRater.center_id == center_id)))
+    return cache[center_id]
+
+
+def remove_listing(entry: DishonestRater, reason: str, user) -> None:
+    """Take a phone off the dishonesty list (the director, with a reason): the row goes, the audit trail keeps
+    what it was, who removed it and why."""
+    db.session.add(AuditEntry(center_id=entry.center_id, record_table=DishonestRater.__tablename__,
+                              record_id=entry.id, user_id=user.id, action="void", field="phone",
+                              before=entry.phone, after="", comment=reason))
+    review = db.session.get(BadReview, entry.bad_review_id)
+    if review is not None:   # the bad review's own trail says it too (without the phone: the trail is read widely)
+        db.session.add(AuditEntry(center_id=entry.center_id, record_table=BadReview.__tablename__,
+                                  record_id=review.id, user_id=user.id, action="transition", field="state",
+                                  before=review.state, after=review.state, comment=f"移出失信名单：{reason}"))
+    db.session.delete(entry)
+    g.pop("_dishonest_phones", None)
 
 
 def sweep_overdue(on: date) -> list[tuple]:
@@ -181,11 +212,25 @@ BAD_REVIEW_WORKFLOW = Workflow(
 
 
 def bad_review_flags(r: BadReview) -> list:
+    flags = []
     if r.overdue:
-        return [(_l("Answer overdue"), "bad")]
-    if r.followup_result == "unsatisfied":
-        return [(_l("Citizen not satisfied"), "warn")]
-    return []
+        flags.append((_l("Answer overdue"), "bad"))
+    elif r.followup_result == "unsatisfied":
+        flags.append((_l("Citizen not satisfied"), "warn"))
+    if _rater_listed(r):
+        flags.append((_l("Rater on the dishonesty list"), "warn"))
+    return flags
+
+
+def _rater_listed(r: BadReview) -> bool:
+    """A bad review whose rater's phone is on the centre's list (listed by this review or since): shown to
+    those who follow bad reviews up only."""
+    if not r.rater_phone or r.center_id is None:
+        return False
+    if not (getattr(current_user, "is_authenticated", False)
+            and access.roles_in(current_user, r.center_id) & FOLLOWERS):
+        return False
+    return r.rater_phone in listed_phones(r.center_id)
 
 
 def _sample(center) -> BadReview:
@@ -277,10 +322,68 @@ BAD_REVIEWS = register(RecordType(
 ))
 
 
-from app.features import Feature, Job  # noqa: E402  (the feature declaration closes the module)
+# ------------------------------------------------------------------ the dishonesty list: /bad-reviews/dishonest
+
+bp = Blueprint("bad_reviews", __name__)
+REMOVE_REASON_MAX = 500
+
+
+def _dishonest_rows(center_id: int) -> list[tuple]:
+    """(entry, listed by, bad reviews from that phone since it was listed) of the centre, newest first."""
+    later = (select(func.count(BadReview.id)).where(
+        BadReview.center_id == DishonestRater.center_id, BadReview.rater_phone == DishonestRater.phone,
+        BadReview.id != DishonestRater.bad_review_id, BadReview.rated_on >= DishonestRater.listed_on,
+        BadReview.voided.is_(False)).correlate(DishonestRater).scalar_subquery())
+    return [tuple(r) for r in db.session.execute(
+        select(DishonestRater, User, later).outerjoin(User, User.id == DishonestRater.listed_by_id)
+        .where(DishonestRater.center_id == center_id)
+        .order_by(DishonestRater.listed_on.desc(), DishonestRater.id.desc()))]
+
+
+def _render_dishonest(center_id: int, errors: dict | None = None, reason: str = "", status: int = 200):
+    from app.records.kinds import mask_secret
+    from models.core import Center
+    roles = access.roles_in(current_user, center_id)
+    unmask = bool(roles & FOLLOWERS)
+    return render_template("bad_reviews/dishonest.html", rows=_dishonest_rows(center_id),
+                           center=db.session.get(Center, center_id), can_remove=DIRECTOR in roles,
+                           phone=(lambda p: p) if unmask else mask_secret, errors=errors or {}, reason=reason,
+                           reason_max=REMOVE_REASON_MAX), status
+
+
+@bp.route("/bad-reviews/dishonest")
+@access.require_roles(*READERS)
+def dishonest():
+    return _render_dishonest(access.current_center_id())
+
+
+@bp.route("/bad-reviews/dishonest/<int:entry_id>/remove", methods=["POST"])
+@access.require_roles(*READERS)
+def remove_dishonest(entry_id):
+    entry = db.session.get(DishonestRater, entry_id)
+    if entry is None or entry.center_id not in access.visible_center_ids(current_user):
+        abort(404)
+    if DIRECTOR not in access.roles_in(current_user, entry.center_id):
+        abort(403)
+    reason = (request.form.get("reason") or "").strip()
+    error = None
+    if not reason:
+        error = _l("Give the reason for taking this phone off the list.")
+    elif len(reason) > REMOVE_REASON_MAX:
+        error = _l("At most %(n)s characters.", n=REMOVE_REASON_MAX)
+    if error:
+        return _render_dishonest(entry.center_id, errors={entry.id: error}, reason=reason, status=400)
+    remove_listing(entry, reason, current_user)
+    db.session.commit()
+    flash(_l("The phone was taken off the dishonesty list."), "success")
+    return redirect(url_for("bad_reviews.dishonest"))
+
+
+from app.features import Feature, Job, MenuLink  # noqa: E402  (the feature declaration closes the module)
 
 FEATURE = Feature(
-    "bad_reviews", types=("app.bad_reviews",),
+    "bad_reviews", types=("app.bad_reviews",), blueprints=[bp],
+    menu=[MenuLink("bad_reviews.dishonest", _l("Dishonesty list"), READERS, group="supervision")],
     jobs=[Job("bad_reviews_overdue", "app.bad_reviews:overdue_job", {"hour": "0,8,13", "minute": 15},
               "Flag bad reviews not rectified and answered within 5 working days")],
 )

@@ -383,6 +383,7 @@ COMPLAINTS = register(RecordType(
     permissions={"read": READERS, "create": HANDLERS, "edit": HANDLERS, "void": frozenset({DIRECTOR}),
                  "print": READERS, "export": READERS},
     workflow=COMPLAINT_WORKFLOW, unmask_roles=UNMASK, views=COMPLAINT_VIEWS, flags=complaint_flags,
+    withheld_from="staff_id",   # the person complained about never reads or handles it
     validate=_validate, before_save=_before_save, sample=_sample,
     prefill=lambda ctx: {"received_at": now().replace(second=0, microsecond=0), "channel": "in_person",
                          "handler_id": ctx.user.id},

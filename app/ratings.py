@@ -5,6 +5,14 @@ Rules in one place (views and jobs call them):
 - five levels scored 10 / 8 / 6 / 3 / 0; the last two are bad reviews and need a reason [§8, §18];
 - one rating per case, and a batch — the same applicant ID number, the same matter, registered the same
   day at the same centre — gets one rating that applies to every case of it [§14, §15];
+- a themed package (主题式/套餐式服务 "一件事": cases of one applicant ID number registered the same day at the
+  same centre under the same `ServiceCase.package` name) is rated as a whole — one rating that applies to
+  every case of it — or item by item, as the citizen chooses [§16]. The whole is offered only while every
+  item can still be rated: after the whole, no item can be rated again; after one item, the other items still
+  can but the whole no longer;
+- a phone on the centre's dishonesty list (失信名单) may still rate: §18 lets the centre list the rater, it
+  takes away no right to rate [§14]; a bad review from that phone carries a flag for those who follow it up
+  (app.bad_reviews);
 - an open case may be rated at any time (overdue ones too [§17]); a finished one until the 5th working day
   counted from its completion (the project's one counting convention, app.deadlines); after that it is 未评;
 - a reminder is due 24 hours after completion without a rating [§17]; the centre has no SMS gateway, so the
@@ -59,7 +67,10 @@ REFUSALS = {
     "rated": _l("This service has already been rated. Thank you: each visit is rated once."),
     "closed": _l("Rating is closed: a service can be rated within 5 working days of its completion."),
     "void": _l("This case cannot be rated."),
+    "package": _l("The package can no longer be rated as a whole: one of its items has been rated or its rating "
+                  "time is over. Rate the remaining items one by one."),
 }
+SCOPES = ("whole", "item")   # the citizen's choice for a themed package [§16]
 
 
 # ------------------------------------------------------------------ the rules
@@ -115,6 +126,40 @@ def batch_of(case: ServiceCase) -> list[ServiceCase]:
     return [case, *others]
 
 
+def package_of(case: ServiceCase) -> list[ServiceCase]:
+    """Every case of the themed package (§16) the case belongs to, rated or not, in registration order: same
+    centre, applicant ID number, intake day and package name (the batch's key, the theme instead of the
+    matter). A case outside a package, or without an ID number, is a package of one."""
+    if not case.package or not case.applicant_id_no:
+        return [case]
+    return list(db.session.scalars(select(ServiceCase).where(
+        ServiceCase.center_id == case.center_id, ServiceCase.applicant_id_no == case.applicant_id_no,
+        ServiceCase.intake_date == case.intake_date, ServiceCase.package == case.package,
+        ServiceCase.voided.is_(False)).order_by(ServiceCase.id)))
+
+
+class Package:
+    """A themed package as the rating page shows it: its items, each with why it cannot be rated (or None),
+    and whether the whole may still be rated in one go."""
+
+    def __init__(self, case: ServiceCase, on: date):
+        self.name = case.package or ""
+        self.items = [(item, refusal(item, on)) for item in package_of(case)]
+
+    @property
+    def is_package(self) -> bool:
+        return len(self.items) > 1
+
+    @property
+    def whole_offered(self) -> bool:
+        """Only while every item can still be rated: rating one item ends the choice of the whole."""
+        return self.is_package and all(why is None for _item, why in self.items)
+
+    @property
+    def open_items(self) -> list[ServiceCase]:
+        return [item for item, why in self.items if why is None]
+
+
 def client_hash(address: str | None) -> str:
     """A keyed hash of the client address: floods can be told apart, the address itself is not kept."""
     key = str(current_app.secret_key or "").encode()
@@ -123,12 +168,16 @@ def client_hash(address: str | None) -> str:
 
 def record_rating(case: ServiceCase, level: str, *, channel: str, dimensions: dict | None = None,
                   reasons=(), reason_text: str = "", address: str | None = None,
-                  at: datetime | None = None) -> Rating:
-    """Store the rating of a case (and of its batch); raises RatingRefused when the case cannot be rated."""
+                  at: datetime | None = None, whole_package: bool = False) -> Rating:
+    """Store the rating of a case (and of its batch), or with `whole_package` of every case of its themed
+    package; raises RatingRefused when the case (or the package as a whole) cannot be rated."""
     at = at or now()
     why = refusal(case, at.date())
     if why:
         raise RatingRefused(why, REFUSALS[why])
+    package = Package(case, at.date()) if whole_package else None
+    if package is not None and not package.whole_offered:
+        raise RatingRefused("package", REFUSALS["package"])
     if level not in LEVEL_SCORES:
         raise ValueError(level)
     reasons = [r for r in reasons if r] if level in BAD_LEVELS else []
@@ -137,6 +186,13 @@ def record_rating(case: ServiceCase, level: str, *, channel: str, dimensions: di
         raise ValueError("a bad review needs a reason")
     due = reminder_due_at(case)
     cases = batch_of(case)
+    if package is not None:   # every item, and the batch of each (§15 within §16)
+        seen = {c.id for c in cases}
+        for item in package.open_items:
+            for c in batch_of(item):
+                if c.id not in seen:
+                    seen.add(c.id)
+                    cases.append(c)
     rating = Rating(center_id=case.center_id, case_id=case.id, window_id=case.window_id,
                     clerk_id=case.responsible_id, matter_id=case.matter_id, level=level,
                     score=LEVEL_SCORES[level], channel=channel, rated_at=at,
@@ -155,7 +211,8 @@ def record_rating(case: ServiceCase, level: str, *, channel: str, dimensions: di
         if isinstance(error, exc.OperationalError) and "locked" not in str(error):
             raise
         db.session.expire_all()
-        raise RatingRefused("rated", REFUSALS["rated"]) from None
+        code = "package" if package is not None else "rated"
+        raise RatingRefused(code, REFUSALS[code]) from None
     from app.bad_reviews import open_for
     open_for(rating)   # a bad review opens its closed loop [§21]
     return rating
@@ -216,18 +273,30 @@ def rate(code, token):
         abort(404)
     form, status = RatingForm(), 200
     refused = refusal(case, today())
-    if not refused and form.validate_on_submit():
-        try:
-            record_rating(case, form.level.data, channel="qr", dimensions=form.dimensions(),
-                          reasons=form.reasons.data or [], reason_text=form.reason_text.data or "",
-                          address=request.remote_addr)
-            return redirect(url_for("ratings.thanks", code=code, token=token))
-        except RatingRefused as refusal_error:
-            refused = refusal_error.code
+    package = Package(case, today())
+    # §16: while the whole package may be rated, the citizen says which: the whole or this item.
+    scope = request.form.get("scope", "")
+    if not package.whole_offered:   # "whole" posted after an item was rated: refused below, never an item instead
+        scope = "whole" if scope == "whole" and package.is_package else "item"
+    scope_error = None
+    if not refused and request.method == "POST":
+        valid = form.validate_on_submit()
+        if scope not in SCOPES:
+            scope_error = _l("Choose whether you rate the whole package or this matter only.")
+        elif valid:
+            try:
+                record_rating(case, form.level.data, channel="qr", dimensions=form.dimensions(),
+                              reasons=form.reasons.data or [], reason_text=form.reason_text.data or "",
+                              address=request.remote_addr, whole_package=scope == "whole")
+                return redirect(url_for("ratings.thanks", code=code, token=token))
+            except RatingRefused as refusal_error:
+                refused = refusal_error.code
+                package = Package(case, today())
     if refused and request.method == "POST":
         status = 409
     return render_template("ratings/rate.html", case=case, center=case.center, form=form, refused=refused,
-                           message=REFUSALS.get(refused), last_day=last_day_to_rate(case), **_titles()), status
+                           message=REFUSALS.get(refused), last_day=last_day_to_rate(case), package=package,
+                           scope=scope, scope_error=scope_error, item_link=_item_link, **_titles()), status
 
 
 @bp.route("/p/<code>/rate/<token>/thanks")
@@ -236,7 +305,13 @@ def thanks(code, token):
     if case is None or case.center.code != code:
         abort(404)
     return render_template("ratings/rate.html", case=case, center=case.center, form=None, refused=None,
-                           thanked=True, message=None, last_day=None, **_titles())
+                           thanked=True, message=None, last_day=None, package=Package(case, today()),
+                           scope=None, scope_error=None, item_link=_item_link, **_titles())
+
+
+def _item_link(item: ServiceCase) -> str:
+    """The rating page of another item of the same package (the citizen proved a receipt of the applicant)."""
+    return url_for("ratings.rate", code=item.center.code, token=rate_token(item))
 
 
 # ------------------------------------------------------------------ the window's tablet: /kiosk/<window>

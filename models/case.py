@@ -72,6 +72,9 @@ class ServiceCase(RecordMixin, db.Model):
     handover_late: Mapped[bool] = mapped_column(default=False)
     # 好差评: "" open for rating, "rated", "unrated" (未评: the window closed without one) [models.voice]
     rating_status: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # 主题式/套餐式服务 ("一件事"): the theme's name when the case was registered as one item of a themed package;
+    # the package = same centre, applicant ID number, intake day and theme (app.ratings.package_of) [000 好差评 §16]
+    package: Mapped[str | None] = mapped_column(String(60))
 
     matter: Mapped[Matter] = relationship()
     window: Mapped[Window | None] = relationship()

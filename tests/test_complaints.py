@@ -277,3 +277,26 @@ def test_transfer_gets_a_number_and_the_department_on_the_feedback_form(county, 
     html = client.get(f"/r/complaints/{c.id}/print/feedback").get_data(as_text=True)
     for text in ("行政效能投诉反馈单", c.transfer_no, "镇农业农村办", "请农业农村办3日内办结", "李梅", "女士"):
         assert text in html, text
+
+
+def test_a_complaint_is_never_shown_to_the_person_it_is_about(client, auth, county, db):
+    """An inspector (who handles complaints) complained about reads nothing of it: not the page, the list,
+    the export or the worklist; a colleague of the same role does."""
+    from app.records import worklist
+    users = county["users"]
+    about = make_complaint(county["a"], users["a_director"], staff_id=users["a_inspector"].id, facts="巡查员态度粗暴")
+    other = make_complaint(county["a"], users["a_director"], facts="窗口无人")
+    db.session.commit()
+    auth.login("a_inspector")
+    assert client.get(f"/r/complaints/{about.id}").status_code == 404
+    assert client.get(f"/r/complaints/{other.id}").status_code == 200
+    listed = client.get("/r/complaints/").get_data(as_text=True)
+    assert about.number not in listed and other.number in listed
+    from openpyxl import load_workbook
+    export = client.get("/r/complaints/export.xlsx")
+    cells = {str(c.value) for row in load_workbook(io.BytesIO(export.data)).active.iter_rows() for c in row}
+    assert other.number in cells and about.number not in cells
+    assert about.id not in {i.record.id for i in worklist.for_user(users["a_inspector"]) if i.rtype is cp.COMPLAINTS}
+    auth.logout()
+    auth.login("a_director")
+    assert client.get(f"/r/complaints/{about.id}").status_code == 200

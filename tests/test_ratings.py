@@ -7,12 +7,13 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import ratings
 from app.timeutil import today
 from models.case import ServiceCase
-from models.core import AuditEntry
+from models.core import AuditEntry, User
 from models.voice import LEVEL_SCORES, Rating, RatingCase
 from tests.conftest import make_case, make_center, make_matter, make_user, make_window
 
@@ -332,3 +333,109 @@ def test_rating_page_flood_is_limited(app, town, db, client):
     assert client.get("/p/chengguan/rate/guess", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 429
     assert client.get(url, environ_base={"REMOTE_ADDR": "198.51.100.8"}).status_code == 200
     assert count(db) == 0
+
+
+# ------------------------------------------------------------------ the dishonesty list (失信名单) [§18]
+
+def listed(town, phone="13800009999", on=date(2026, 11, 20)):
+    """A bad review from `phone` confirmed malicious: the phone on the centre's list."""
+    from models.bad_review import BadReview, DishonestRater
+    case = completed(town, today(), applicant_phone=phone)
+    rating = ratings.record_rating(case, "very_dissatisfied", channel="qr", reasons=["other"], reason_text="骂人")
+    review = ratings.db.session.scalar(select(BadReview).where(BadReview.rating_id == rating.id))
+    entry = DishonestRater(center_id=case.center_id, phone=phone, bad_review_id=review.id, listed_on=on,
+                           listed_by_id=town["director"].id, reason="辱骂工作人员，与办件无关")
+    ratings.db.session.add(entry)
+    ratings.db.session.flush()
+    return entry
+
+
+def test_dishonesty_list_shows_the_phone_to_followers_and_masks_it_for_others(app, town, db, client, auth):
+    entry = listed(town)
+    other = make_center("石桥镇便民服务中心", code="shiqiao")
+    make_user(other, "director", username="director2")
+    for role in ("deputy", "leader", "inspector"):
+        make_user(town["center"], role, username=role)
+    db.session.commit()
+    auth.login("clerk4")
+    assert client.get("/bad-reviews/dishonest").status_code == 403
+    assert "/bad-reviews/dishonest" not in text(client.get("/"))   # no menu link for a clerk
+    for user in ("director", "deputy"):
+        auth.logout()
+        auth.login(user)
+        html = text(client.get("/bad-reviews/dishonest"))
+        assert f'data-entry="{entry.id}"' in html and "13800009999" in html and "辱骂工作人员" in html
+        assert 'href="/bad-reviews/dishonest"' in text(client.get("/"))
+    assert 'class="remove-dishonest' not in html   # only the director takes a phone off the list
+    for user in ("leader", "inspector"):
+        auth.logout()
+        auth.login(user)
+        html = text(client.get("/bad-reviews/dishonest"))
+        assert f'data-entry="{entry.id}"' in html and "13800009999" not in html and "138****9999" in html
+    auth.logout()
+    auth.login("director2")   # another centre's director sees their own (empty) list only
+    html = text(client.get("/bad-reviews/dishonest"))
+    assert "data-entry=" not in html and "13800009999" not in html
+    assert client.post(f"/bad-reviews/dishonest/{entry.id}/remove", data={"reason": "x"}).status_code == 404
+
+
+def test_director_takes_a_phone_off_the_list_with_a_reason_in_the_audit_trail(app, town, db, client, auth):
+    from models.bad_review import DishonestRater
+    entry = listed(town)
+    make_user(town["center"], "deputy", username="deputy")
+    db.session.commit()
+    entry_id, review_id = entry.id, entry.bad_review_id
+    url = f"/bad-reviews/dishonest/{entry_id}/remove"
+    auth.login("deputy")
+    assert client.post(url, data={"reason": "误列"}).status_code == 403
+    auth.logout()
+    auth.login("director")
+    response = client.post(url, data={"reason": "   "})
+    assert response.status_code == 400
+    assert re.search(r'class="remove-dishonest has-error".*?role="alert"', text(response), re.S)
+    assert client.post(url, data={"reason": "长" * 501}).status_code == 400
+    assert db.session.get(DishonestRater, entry_id) is not None
+    assert client.post("/bad-reviews/dishonest/999999/remove", data={"reason": "x"}).status_code == 404
+    response = client.post(url, data={"reason": "复核后认定为正常诉求，移出名单"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/bad-reviews/dishonest")
+    db.session.expire_all()
+    assert db.session.get(DishonestRater, entry_id) is None
+    trail = db.session.scalars(select(AuditEntry).where(AuditEntry.record_table == "dishonest_rater",
+                                                        AuditEntry.record_id == entry_id)).all()
+    assert [(e.action, e.before, e.after, e.user_id, e.comment) for e in trail] == [
+        ("void", "13800009999", "", town["director"].id, "复核后认定为正常诉求，移出名单")]
+    page = text(client.get(f"/r/bad-reviews/{review_id}"))
+    assert "移出失信名单：复核后认定为正常诉求，移出名单" in page   # the bad review's history says it too
+    assert 'data-entry="' not in text(client.get("/bad-reviews/dishonest"))
+
+
+def test_a_listed_phone_can_still_rate_and_its_bad_review_is_flagged_for_followers(app, town, db):
+    """§18 lets the centre list the rater; it takes away no right to rate (§14). The rating counts, the bad
+    review opens its closed loop as any other, and those who follow it up see the rater is listed."""
+    from flask_login import login_user
+
+    from app.bad_reviews import bad_review_flags, is_dishonest
+    from models.bad_review import BadReview
+    listed(town, phone="13800009999")
+    make_user(town["center"], "deputy", username="deputy")
+    db.session.commit()
+    assert is_dishonest(town["center"].id, "13800009999") and not is_dishonest(town["center"].id, "13912345678")
+    again = completed(town, today(), applicant_phone="13800009999")
+    good = completed(town, today(), applicant_phone="13800009999")
+    honest = completed(town, today(), applicant_phone="13912345678")
+    db.session.commit()
+    assert ratings.refusal(again, today()) is None   # the page is offered like any other
+    bad = ratings.record_rating(again, "dissatisfied", channel="qr", reasons=["too_slow"])
+    assert ratings.record_rating(good, "very_satisfied", channel="qr").score == 10
+    fair = ratings.record_rating(honest, "very_dissatisfied", channel="qr", reasons=["attitude"])
+    db.session.commit()
+    review = db.session.scalar(select(BadReview).where(BadReview.rating_id == bad.id))
+    honest_review = db.session.scalar(select(BadReview).where(BadReview.rating_id == fair.id))
+    assert review is not None and review.state == "found"
+    flag = str(_l("Rater on the dishonesty list"))
+    for username, sees in (("deputy", True), ("director", True), ("clerk4", False)):
+        user = db.session.scalar(select(User).where(User.username == username))
+        with app.test_request_context():
+            login_user(user)
+            assert (flag in [str(t) for t, _css in bad_review_flags(review)]) is sees, username
+            assert flag not in [str(t) for t, _css in bad_review_flags(honest_review)]

@@ -58,7 +58,12 @@ def read_condition(rtype: RecordType, user):
         if states:
             mine = and_(model.center_id.in_(member_of), getattr(model, rtype.subject) == user.id)
             parts.append(mine if states == every_state else and_(mine, model.state.in_(states)))
-    return or_(*parts) if parts else false()
+    if not parts:
+        return false()
+    if rtype.withheld_from:   # never shown to the person it is about, in a list, a page, an export or a step
+        about = getattr(model, rtype.withheld_from)
+        return and_(or_(*parts), or_(about.is_(None), about != user.id))
+    return or_(*parts)
 
 
 def get_or_404(rtype: RecordType, record_id: int, user, action: str = "read"):

@@ -308,6 +308,8 @@ class RecordType:
     unmask_roles: frozenset[str] = frozenset()
     subject: str | None = None    # column holding the user the record is about (a leave slip's staff member)
     owner: str | None = None      # column holding the user who works it ("mine"); default: subject, else author
+    withheld_from: str | None = None  # column holding a person who never reads it, whatever their roles
+                                      # (the staff member a complaint is about)
     # Hooks, each called with one Ctx; refusals raise Refused:
     validate: Callable | None = None              # → {field: message} (empty: valid)
     warnings: Callable | None = None              # → [message] shown after saving

@@ -31,6 +31,8 @@ def check_declaration(rtype: RecordType) -> list[str]:
         problems.append(f"subject {rtype.subject!r} is not a column")
     if rtype.owner and rtype.owner not in columns:
         problems.append(f"owner {rtype.owner!r} is not a column")
+    if rtype.withheld_from and rtype.withheld_from not in columns:
+        problems.append(f"withheld_from {rtype.withheld_from!r} is not a column")
     names = {f.name for f in rtype.fields}
     for f in rtype.fields:
         if f.compute is not None:

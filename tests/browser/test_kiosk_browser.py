@@ -13,13 +13,14 @@ from app.timeutil import today
 from models.case import ServiceCase
 from models.catalogue import Matter
 from models.core import Center, RoleGrant, User
-from models.voice import Rating
+from models.voice import LEVEL_SCORES, Rating
 from tests.browser.test_catalogue_browser import login
 from tests.conftest import make_case
 
 pytestmark = pytest.mark.browser
 
 LANDSCAPE = {"width": 1024, "height": 768}
+PORTRAIT = {"width": 768, "height": 1024}
 PHONE = {"width": 390, "height": 844}
 SHOTS = os.environ.get("SCREENSHOT_DIR")   # set it to keep the screenshots for a look
 
@@ -115,3 +116,59 @@ def test_citizen_rates_on_a_phone(live_server, browser, db):
         db.session.close()
     finally:
         context.close()
+
+
+def clerk_average(page, base, name) -> tuple[int, str]:
+    """The clerk's row of the statistics page (this month), as the director reads it: (ratings, average)."""
+    page.goto(f"{base}/ratings/stats")
+    row = page.locator("table[data-group=clerks] tr").filter(has=page.locator("td", has_text=name)).first
+    if row.count() == 0:
+        return 0, "—"
+    assert row.locator("td").first.inner_text().strip() == name
+    return int(row.locator("td.n").inner_text()), row.locator("td.avg").inner_text().strip()
+
+
+def test_a_kiosk_rating_changes_the_clerks_average_on_the_statistics(live_server, browser, db):
+    """A 10-inch tablet held upright at the window: one tap, and the director's statistics move."""
+    case_id, clerk, window_id = served_case(db, receipt_no="2026-990003")
+    user = db.session.scalar(select(User).where(User.username == clerk))
+    served = db.session.get(ServiceCase, case_id)
+    # An earlier visit this month rated 基本满意 on paper: the clerk has an average to move.
+    earlier = make_case(served.center, served.matter, intake=today(), completed_on=today(), state="completed",
+                        responsible=user, receipt_no="2026-990004")
+    ratings.record_rating(earlier, "fair", channel="paper")
+    name = user.name
+    db.session.commit()
+    db.session.close()
+    office = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    tablet = browser.new_context(locale="zh-CN", viewport=PORTRAIT, has_touch=True)
+    try:
+        director = office.new_page()
+        login(director, live_server, "director")
+        n, before = clerk_average(director, live_server, name)
+        assert 1 <= n < 100   # the total is the shown average times the count, recovered exactly below 100 ratings
+        total = round(float(before) * n) if n else 0
+        level = "fair" if before == "10.00" else "very_satisfied"   # a level that must move the average
+        score = LEVEL_SCORES[level]
+        expected = f"{(total + score) / (n + 1):.2f}"
+        assert expected != before
+
+        page = tablet.new_page()
+        login(page, live_server, clerk)
+        page.goto(f"{live_server}/kiosk/{window_id}")
+        assert page.locator("#kiosk-case").get_attribute("data-case") == str(case_id)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PORTRAIT["width"]
+        shot(page, "kiosk_portrait.png")
+        page.locator(f"button.kiosk-level.lv-{level}").tap()
+        page.wait_for_url(re.compile(rf".*/kiosk/{window_id}/thanks$"))
+        assert page.locator("#kiosk-thanks").is_visible()
+
+        n_after, after = clerk_average(director, live_server, name)
+        assert (n_after, after) == (n + 1, expected) and after != before
+        shot(director, "stats_after_kiosk.png")
+        rating = db.session.scalar(select(Rating).where(Rating.case_id == case_id))
+        assert (rating.level, rating.channel, rating.score) == (level, "kiosk", score)
+        db.session.close()
+    finally:
+        tablet.close()
+        office.close()
