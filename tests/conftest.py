@@ -46,14 +46,31 @@ def app(tmp_path, monkeypatch):
     })
     application.test_client_class = RequestClient
     with application.app_context():
-        if not url.startswith("sqlite"):
-            _db.drop_all()
-        _db.create_all()
+        if url.startswith("sqlite"):
+            _db.create_all()
+        else:
+            _fresh_postgres()
         yield application
         _db.session.remove()
-        if not url.startswith("sqlite"):
-            _db.drop_all()
         _db.engine.dispose()
+
+
+def _fresh_postgres() -> None:
+    """Empty tables of the models' schema on the shared PostgreSQL test database: the schema is built once and
+    emptied before each test (one TRUNCATE instead of dropping and creating ~80 tables every time); built again
+    when a test left it otherwise (the migration and backup tests drop tables)."""
+    from sqlalchemy import text
+    names = sorted(_db.metadata.tables)
+    with _db.engine.begin() as connection:
+        present = connection.execute(text(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_name = ANY(:names)"), {"names": names}).scalar()
+    if present != len(names):
+        _db.drop_all()
+        _db.create_all()
+        return
+    with _db.engine.begin() as connection:
+        connection.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

@@ -243,7 +243,7 @@ def test_csrf_token_is_required_on_every_form(app, client, county, db, tmp_path,
             return [form.name for form in REGISTRY[key].prints]
         return {"center_id": [county["a"].id], "user_id": [county["users"]["a_clerk"].id], "year": [2026],
                 "code": list(LOCALES) + ["A"], "note_id": [note_id], "window_id": [window.id],
-                "token": ["not-a-token"], "appointment_id": [records["appointments"].id], "import_id": [1],
+                "token": ["not-a-token"], "appointment_id": [records["appointments"].id], "import_id": [1], "entry_id": [1],
                 "which": ["in", "out"]}[arg]  # a KeyError: a new kind of POST URL to add here
 
     def urls(rule):
