@@ -9,7 +9,6 @@ import io
 import logging
 import subprocess
 import threading
-import time
 from datetime import date
 
 import pytest
@@ -199,13 +198,9 @@ def test_print_view_is_an_a4_page_with_a_print_button_hidden_in_print(app, matte
     assert "&#39;WenQuanYi" not in html  # font names reach the CSS unescaped
 
 
-def test_one_time_notice_pdf_renders_under_a_second(app, matter):
-    pdf_of(app, NOTICE, matter)  # font registration happens once per process
-    started = time.perf_counter()
-    pdf = pdf_of(app, NOTICE, matter)
-    elapsed = time.perf_counter() - started
+def test_one_time_notice_pdf_is_one_page(app, matter):
+    pdf = pdf_of(app, NOTICE, matter)   # how fast a PDF renders is measured in tests/bench/bench_cases.py
     assert pdf.startswith(b"%PDF") and len(PdfReader(io.BytesIO(pdf)).pages) == 1
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("template, title", [(NOTICE, "一次性告知单"), (GUIDE, "办事指南")])
@@ -230,12 +225,9 @@ def test_one_time_notice_downloads_from_the_matter_page(app, matter, client):
     from app.extensions import db
     db.session.commit()
     client.post("/login", data={"username": clerk.username, "password": PASSWORD})
-    started = time.perf_counter()
-    response = client.get(f"/r/matters/{matter.id}/print/notice.pdf")
-    elapsed = time.perf_counter() - started
+    response = client.get(f"/r/matters/{matter.id}/print/notice.pdf")   # its speed: tests/bench/
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert "一次性告知单" in PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
     page = client.get(f"/r/matters/{matter.id}/print/notice")
     assert page.status_code == 200 and "data-print" in page.get_data(as_text=True)
 
