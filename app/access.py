@@ -30,6 +30,11 @@ STAFF = frozenset({CLERK, AGENT, INSPECTOR, DEPUTY, DIRECTOR, LEADER, ADMIN})
 MANAGERS = frozenset({DEPUTY, DIRECTOR, LEADER})
 
 
+def role_map(user) -> dict[int, frozenset[str]]:
+    """centre id → roles the user holds there (county grants spread to the centres below); cached a request."""
+    return _role_map(user)
+
+
 def _role_map(user) -> dict[int, frozenset[str]]:
     """centre id → roles the user holds there (county grants spread to the centres below)."""
     cache = g.setdefault("_role_maps", {})

@@ -27,8 +27,8 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["state_title"] = state_title
     app.jinja_env.globals["step_url"] = step_url
-    from app.records.rows import row_renderer
-    app.jinja_env.globals["list_row"] = row_renderer
+    from app.records.rows import row_renderer, worklist_rows
+    app.jinja_env.globals.update(list_row=row_renderer, worklist_rows=worklist_rows)
     from app.records.operations import opinions
     from app.access import ROLE_TITLES
     from app.records.operations import OPINION_KINDS

@@ -82,20 +82,42 @@ def for_user(user, limit: int = 100, group: str | None = None) -> Worklist:
     return worklist
 
 
-def _add_type(worklist: Worklist, rtype: RecordType, user, on, limit: int, only: str | None) -> None:
+# The SQL of a type's worklist for one person on one day, built once: it depends only on the type, the
+# person's roles in each centre, whose posts they cover and the day (building it for a dozen types cost more
+# than running it). A few thousand entries at most: cleared when full.
+_PLANS: dict = {}
+_PLANS_MAX = 4096
+
+
+def _plan(rtype: RecordType, user, on):
+    key = (id(rtype), user.id, on, tuple(sorted(access.role_map(user).items())), access.acting_for(user))
+    if key in _PLANS:
+        return _PLANS[key]
     model = rtype.model
     conditions = _group_conditions(rtype, user, on)
-    if not any(c is not None for c in conditions):
+    plan = None
+    if any(c is not None for c in conditions):
+        # A record belongs to the first group it qualifies for.
+        number = case(*((c, n) for n, c in enumerate(conditions) if c is not None))
+        open_states = [s.name for s in rtype.workflow.states if not s.final]
+        scope = (rq.visible_query(rtype, user)
+                 .where(model.voided.is_(False), model.state.in_(open_states)))
+        counting = (scope.where(or_(*(c for c in conditions if c is not None)))
+                    .with_only_columns(number, func.count(), maintain_column_froms=True).group_by(number))
+        plan = (conditions, number, scope, counting, _exception_order(rtype, on))
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
+def _add_type(worklist: Worklist, rtype: RecordType, user, on, limit: int, only: str | None) -> None:
+    model = rtype.model
+    plan = _plan(rtype, user, on)
+    if plan is None:
         return
-    # A record belongs to the first group it qualifies for.
-    number = case(*((c, n) for n, c in enumerate(conditions) if c is not None))
-    open_states = [s.name for s in rtype.workflow.states if not s.final]
-    scope = (rq.visible_query(rtype, user)
-             .where(model.voided.is_(False), model.state.in_(open_states)))
-    counts = dict(db.session.execute(
-        scope.where(or_(*(c for c in conditions if c is not None)))
-        .with_only_columns(number, func.count(), maintain_column_froms=True).group_by(number)).all())
-    flagged = _exception_order(rtype, on)
+    conditions, number, scope, counting, flagged = plan
+    counts = dict(db.session.execute(counting).all())
     for n, (grp, condition) in enumerate(zip(worklist.groups, conditions)):
         grp.count += counts.get(n, 0)
         room = limit - len(grp.items)
