@@ -12,8 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import timeutil
 from app.extensions import db
 from models.core import ADMIN, AGENT, CLERK, COUNTY, DEPUTY, DIRECTOR, INSPECTOR, LEADER, Center, RoleGrant
+from models.staff import PostCover
 
 ROLE_TITLES = {
     CLERK: _l("Window clerk"),
@@ -59,9 +61,7 @@ def acting_for(user, on=None) -> frozenset[int]:
     is on approved leave (B on A's post handles A's cases with A's rights [000 AB岗 §4])."""
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    from app.timeutil import today
-    from models.staff import PostCover
-    on = on or today()
+    on = on or timeutil.today()
     cache = g.setdefault("_acting_for", {})
     if (user.id, on) not in cache:
         covered = db.session.scalars(select(PostCover.absent_id).where(

@@ -257,11 +257,6 @@ def _back(ctx) -> None:
     _recount_attendance(slip, max(slip.end_on, slip.back_on), ctx.today)
 
 
-def _withdraw(ctx) -> None:
-    for cover in db.session.scalars(select(PostCover).where(PostCover.leave_slip_id == ctx.record.id)):
-        db.session.delete(cover)
-
-
 def _prefill(ctx) -> dict:
     user = ctx.user
     start = next_working_day(ctx.today + timedelta(days=1))
@@ -308,7 +303,7 @@ LEAVE_SLIPS = register(RecordType(
             Transition("report_back", "销假", ("approved",), "back", frozenset({SUBJECT, DEPUTY, DIRECTOR}),
                        requires=("back_on",), on_apply=_back, worklist=False),
             Transition("withdraw", "撤回", ("draft", "returned", *PENDING_STATES), "withdrawn",
-                       frozenset({SUBJECT}), on_apply=_withdraw, css="secondary", worklist=False)],
+                       frozenset({SUBJECT}), css="secondary", worklist=False)],   # before approval: no cover yet
         chains=[Chain(by="days", routes=(Route(1, (DEPUTY,)), Route(2, (DEPUTY, DIRECTOR)),
                                          Route(None, (DEPUTY, DIRECTOR, LEADER))),
                       submit_from=("draft", "returned"), submit_roles=frozenset({SUBJECT}),
