@@ -183,3 +183,58 @@ def test_a_list_page_costs_the_same_statements_for_10_rows_as_for_100(app, clien
     first = client.get("/r/cases/").get_data(as_text=True)
     after, text = statements_for(client, link(first, "next"))  # a page after a cursor: no more either
     assert len(body_ids(text)) == 5 and after == ten
+
+
+def query_plans(client, url) -> list[str]:
+    """SQLite's plan (EXPLAIN QUERY PLAN, one line per step) of each statement the page reads cases with."""
+    seen = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT") and "service_case" in statement:
+            seen.append((statement, parameters))
+    event.listen(_db.engine, "before_cursor_execute", grab)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", grab)
+    with _db.engine.connect() as conn:
+        return [" | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s, p))
+                for s, p in seen]
+
+
+@pytest.fixture
+def years_of_cases(county, db):
+    """A register as it looks after years: nearly every case delivered, a few open, shared among the
+    county's staff, a_clerk among them; the planner's statistics refreshed as the nightly job does."""
+    from sqlalchemy import select, text
+
+    from models.core import User
+    owners = db.session.scalars(select(User)).all()
+    matter = make_matter(county["a"], name="临时救助申请")
+    for i in range(800):
+        make_case(county["a"], matter, state="delivered" if i < 780 else "accepted", receipt_no=f"2026-{i:06d}",
+                  responsible=owners[i % len(owners)])
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+
+
+def test_a_filtered_list_sorted_by_receipt_reads_the_filter_index_not_every_receipt(client, auth, years_of_cases):
+    """state=accepted sorted by receipt: SQLite walked the receipt index from the oldest case through the
+    delivered ones (40–60 ms at 250,000 cases); the few accepted ones are found by state and then sorted."""
+    if _db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner")
+    auth.login("a_clerk")
+    plans = query_plans(client, "/r/cases/?state=accepted&sort=receipt_no")
+    assert plans and all("state=?" in p for p in plans), plans
+    assert not any("sqlite_autoindex_service_case" in p for p in plans), plans
+
+
+def test_a_clerks_own_open_cases_are_read_without_their_finished_ones(client, auth, years_of_cases):
+    """首问负责 worklist: the owner index leads with the responsible clerk and then the state, so the
+    clerk's open cases are sought directly (an index on the owner alone read all their delivered ones)."""
+    if _db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner")
+    auth.login("a_clerk")
+    plans = query_plans(client, "/worklist")
+    assert plans and all("state=?" in p and "(responsible_id=?)" not in p for p in plans), plans

@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 
 from flask import abort, has_request_context
 from sqlalchemy import Select, String, and_, cast, false, func, literal, or_, select, union_all
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from app import access
 from app.extensions import db
@@ -339,6 +341,15 @@ def _fetch(query: Select, limit: int, offset: int = 0) -> list:
     return db.session.scalars(rows).unique().all()
 
 
+def _sorted_after_filtering(column):
+    """The sort column as an expression no index orders (`+column`, SQLite's no-op unary plus): a list of
+    at most COUNT_CAP rows is then found by its filter's index and sorted, which costs a few ms. SQLite
+    (without stat4) believes each state holds a tenth of the cases, so for `state=accepted` sorted by
+    receipt it walked the receipt index from the oldest case, through 240,000 delivered ones, to the
+    recent accepted ones (40–60 ms). PostgreSQL's planner knows the skew and keeps the plain column."""
+    return UnaryExpression(column, operator=operators.custom_op("+"))
+
+
 def _reversed(query: Select, column, descending: bool, model) -> Select:
     return query.order_by(None).order_by(column.asc() if descending else column.desc(), model.id.asc())
 
@@ -358,6 +369,10 @@ def page_of(query: Select, page: int, size: int, *, sort: str | None = None, aft
     total = count_capped(query, key=count_key)
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
+    order_key = column
+    if not capped and db.engine.dialect.name == "sqlite":
+        order_key = _sorted_after_filtering(column)
+        query = query.order_by(None).order_by(order_key.desc() if descending else order_key.asc(), model.id.desc())
     pages = max(1, -(-total // size))
     after_cursor = parse_cursor(after, column) if after else None
     before_cursor = parse_cursor(before, column) if before and after_cursor is None else None
@@ -371,7 +386,7 @@ def page_of(query: Select, page: int, size: int, *, sort: str | None = None, aft
         if not rows:  # past the last row (a cursor made up): the first page, as for one that does not parse
             after_cursor, page = None, 1
     elif before_cursor is not None:
-        rows = _seek_rows(_reversed(query, column, descending, model),
+        rows = _seek_rows(_reversed(query, order_key, descending, model),
                           _seek(column, descending, before_cursor, False, model), size + 1)
         has_prev, has_next = len(rows) > size, True
         rows = rows[:size][::-1]

@@ -449,13 +449,15 @@ def run_load(base_host: str, port: int, centres: list[dict], n_clients: int, sec
     return result
 
 
-def start_gunicorn(url: str, workers: int, threads: int | None, log_dir: Path):
+def start_gunicorn(url: str, workers: int, threads: int | None, log_dir: Path, name: str = "county"):
+    """gunicorn as deployed (deploy/gunicorn.conf.py) on `url`, the database already at the schema's head;
+    logs go to log_dir/<name>-access.log and <name>-gunicorn.log. Returns (process, host, port)."""
     env = dict(os.environ, DATABASE_URL=url, WEB_CONCURRENCY=str(workers), HALL_BIND="127.0.0.1:0",
-               HALL_ACCESS_LOG=str(log_dir / "county-access.log"), SECRET_KEY="bench-county",
-               HALL_INSTANCE=str(log_dir / "county-instance"))
+               HALL_ACCESS_LOG=str(log_dir / f"{name}-access.log"), SECRET_KEY=f"bench-{name}",
+               HALL_INSTANCE=str(log_dir / f"{name}-instance"))
     if threads:
         env["HALL_THREADS"] = str(threads)
-    error_log = log_dir / "county-gunicorn.log"
+    error_log = log_dir / f"{name}-gunicorn.log"
     with open(error_log, "wb") as err:
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
                                   cwd=ROOT, env=env, stdout=err, stderr=subprocess.STDOUT)

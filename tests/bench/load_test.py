@@ -1,7 +1,9 @@
-"""Load test through the real server: `flask serve` (waitress) on a 250,000-case SQLite register, 20
-clients logged in as the demo clerks and the director for 60 s, reading and now and then registering.
+"""Load test through the real server on a 250,000-case SQLite register, 20 clients logged in as the demo
+clerks and the director for 60 s, reading and now and then registering. The server is `flask serve`
+(waitress, one process: the office PC, Windows too), or with --workers N gunicorn with N worker processes
+as deployed on Linux (deploy/gunicorn.conf.py; SQLite in WAL mode takes writers from several processes).
 
-Run: .venv/bin/python tests/bench/load_test.py [--clients 20] [--seconds 60] [--threads 8] [--cases 250000]
+Run: .venv/bin/python tests/bench/load_test.py [--workers 2] [--clients 20] [--seconds 60] [--threads 8]
 
 The register is built once (with bench_cases.generate, about a minute) into tests/bench/out/load.sqlite3
 and kept between runs (each run adds the cases its clients register); --fresh builds it again. Figures
@@ -126,6 +128,15 @@ def start_server(db_file: Path, port: int, threads: int) -> subprocess.Popen:
         time.sleep(0.5)
     server.terminate()
     raise SystemExit("the server did not answer within 10 minutes")
+
+
+def start_workers(db_file: Path, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
+    """gunicorn with `workers` processes, as deploy/gunicorn.conf.py starts it (the register is already
+    at the schema's head: prepare_database stamped it, gunicorn does not upgrade)."""
+    sys.path.insert(0, str(HERE))
+    from bench_county import start_gunicorn
+    server, _host, port = start_gunicorn(f"sqlite:///{db_file}", workers, threads, OUT, name="load")
+    return server, port
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -319,7 +330,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=250_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (flask serve --threads)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="1: flask serve (waitress, one process); more: gunicorn with this many processes")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per process (default: 8 for flask serve, 4 per gunicorn worker)")
     parser.add_argument("--db", type=Path, default=OUT / "load.sqlite3")
     parser.add_argument("--fresh", action="store_true", help="build the register again")
     parser.add_argument("--no-worklist", action="store_true", help="record pages instead of the worklist")
@@ -327,8 +341,13 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     prepare_database(args.db.resolve(), args.cases, args.fresh)
     facts = register_facts(args.db)
-    port = free_port()
-    server = start_server(args.db.resolve(), port, args.threads)
+    if args.workers > 1:
+        args.threads = args.threads or 4
+        server, port = start_workers(args.db.resolve(), args.workers, args.threads)
+    else:
+        args.threads = args.threads or 8
+        port = free_port()
+        server = start_server(args.db.resolve(), port, args.threads)
     from app.demo import DEMO_PASSWORD, STAFF
     users = ["director"] + [u for u, _n, roles, _w, _d in STAFF if u.startswith("clerk")]
     lock, timings, errors, notes = threading.Lock(), {}, [], []
@@ -369,7 +388,8 @@ def main() -> None:
         stop_server(server)
     everything = [ms for values in timings.values() for ms in values]
     results = {
-        "clients": args.clients, "seconds": round(elapsed, 1), "server_threads": args.threads,
+        "clients": args.clients, "seconds": round(elapsed, 1), "server": "flask serve (waitress)" if args.workers == 1 else f"gunicorn, {args.workers} workers",
+        "server_threads": args.threads,
         "worklist": not args.no_worklist,
         "cases": facts["hi"] - facts["lo"] + 1, "requests": len(everything) + len(errors),
         "requests_per_s": round((len(everything) + len(errors)) / elapsed, 1), "errors": len(errors),
