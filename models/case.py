@@ -35,13 +35,18 @@ class ServiceCase(RecordMixin, db.Model):
         # A clerk's own open cases (首问负责: responsible, else the author of an unassigned one) without
         # reading the tens of thousands they finished over the years.
         Index("ix_case_owner_state", "responsible_id", "state", "created_by_id"),
+        # The register's default order (newest first) and a window's cases, read in that order from the
+        # index. SQLite appends the row id to every index by itself; PostgreSQL needs it named, or it
+        # walks the whole table's primary key (2 s at 5,000,000 cases) or sorts a window's 30,000 cases.
+        Index("ix_case_center_order", "center_id", "voided", "id"),
+        Index("ix_case_window_order", "window_id", "id"),
     )
     receipt_no: Mapped[str] = mapped_column(String(20), default="")
     applicant_name: Mapped[str] = mapped_column(String(60))
     applicant_phone: Mapped[str] = mapped_column(String(30), default="")
     applicant_id_no: Mapped[str] = mapped_column(String(18), default="")
     matter_id: Mapped[int] = mapped_column(ForeignKey("matter.id"), index=True)
-    window_id: Mapped[int | None] = mapped_column(ForeignKey("window.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("window.id"))
     kind: Mapped[str] = mapped_column(String(20), default="promised")
     channel: Mapped[str] = mapped_column(String(20), default="window")
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -58,14 +58,18 @@ def app(tmp_path, monkeypatch):
 def _fresh_postgres() -> None:
     """Empty tables of the models' schema on the shared PostgreSQL test database: the schema is built once and
     emptied before each test (one TRUNCATE instead of dropping and creating ~80 tables every time); built again
-    when a test left it otherwise (the migration and backup tests drop tables)."""
+    when a test left it otherwise (the migration and backup tests drop tables) or a model gained an index."""
     from sqlalchemy import text
     names = sorted(_db.metadata.tables)
+    indexes = {ix.name for table in _db.metadata.tables.values() for ix in table.indexes}
     with _db.engine.begin() as connection:
         present = connection.execute(text(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
             "AND table_name = ANY(:names)"), {"names": names}).scalar()
-    if present != len(names):
+        present_indexes = set(connection.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ANY(:names)"),
+            {"names": names}).scalars())
+    if present != len(names) or not indexes <= present_indexes:  # a model changed since it was built
         _db.drop_all()
         _db.create_all()
         return

@@ -139,6 +139,23 @@ def start_workers(db_file: Path, workers: int, threads: int) -> tuple[subprocess
     return server, port
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and every process below it, from /proc (Linux; 0 elsewhere):
+    what the server spent, apart from the clients that load it on the same cores."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def stop_server(server: subprocess.Popen) -> None:
     if server.poll() is None:
         server.send_signal(signal.SIGTERM)
@@ -372,6 +389,7 @@ def main() -> None:
             client.login(username, DEMO_PASSWORD)
             clients.append((client, username))
         load = os.getloadavg()[0]
+        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         start = time.time()
         until = start + args.seconds
         measuring.set()
@@ -384,6 +402,7 @@ def main() -> None:
             t.join()
         elapsed = time.time() - start
         load_after = os.getloadavg()[0]
+        server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
     finally:
         stop_server(server)
     everything = [ms for values in timings.values() for ms in values]
@@ -399,6 +418,9 @@ def main() -> None:
         "by_kind": {k: {"n": len(v), "p50_ms": round(statistics.median(v), 1), "p95_ms": round(percentile(v, 95), 1)}
                     for k, v in sorted(timings.items())},
         "machine": {"cpus": os.cpu_count(), "load_1min_before": round(load, 2), "load_1min_after": round(load_after, 2)},
+        # CPU the server and the clients each used while measuring: per request, the server's cost on this machine.
+        "server_cpu_s": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(everything) + len(errors)), 1),
         "error_sample": errors[:10], "intake_refused_sample": notes[:3],
     }
     results["meets_targets"] = (results["requests_per_s"] >= TARGETS["rps"] and results["errors"] == TARGETS["errors"]
@@ -407,7 +429,8 @@ def main() -> None:
     print(json.dumps(results, ensure_ascii=False, indent=2))
     print(f"{results['requests_per_s']} requests/s, {results['errors']} errors, p50 {results['p50_ms']} ms, "
           f"p95 {results['p95_ms']} ms, p99 {results['p99_ms']} ms  (targets: >= {TARGETS['rps']}/s, 0 errors, "
-          f"p95 < {TARGETS['p95_ms']} ms)")
+          f"p95 < {TARGETS['p95_ms']} ms); server CPU {results['server_cpu_ms_per_request']} ms a request, "
+          f"clients {results['client_cpu_s']} s of CPU")
 
 
 if __name__ == "__main__":
