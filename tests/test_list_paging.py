@@ -147,16 +147,23 @@ def test_the_count_is_capped_and_said_so(client, auth, cases, monkeypatch):
     assert second == first - 1 and "共 100+ 条" in text
 
 
-def statements_for(client, url) -> tuple[int, str]:
+def executed_by(client, url) -> tuple[list[tuple[str, object]], str]:
+    """The statements (with their parameters) a page runs, and its html."""
     seen = []
 
-    def count(*_args):
-        seen.append(1)
-    event.listen(_db.engine, "before_cursor_execute", count)
+    def grab(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+    event.listen(_db.engine, "before_cursor_execute", grab)
     try:
-        text = client.get(url).get_data(as_text=True)
+        response = client.get(url)
     finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
+        event.remove(_db.engine, "before_cursor_execute", grab)
+    assert response.status_code == 200, url
+    return seen, response.get_data(as_text=True)
+
+
+def statements_for(client, url) -> tuple[int, str]:
+    seen, text = executed_by(client, url)
     return len(seen), text
 
 
@@ -187,16 +194,8 @@ def test_a_list_page_costs_the_same_statements_for_10_rows_as_for_100(app, clien
 
 def query_plans(client, url) -> list[str]:
     """SQLite's plan (EXPLAIN QUERY PLAN, one line per step) of each statement the page reads cases with."""
-    seen = []
-
-    def grab(_conn, _cursor, statement, parameters, _context, _many):
-        if statement.lstrip().upper().startswith("SELECT") and "service_case" in statement:
-            seen.append((statement, parameters))
-    event.listen(_db.engine, "before_cursor_execute", grab)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", grab)
+    seen = [(s, p) for s, p in executed_by(client, url)[0]
+            if s.lstrip().upper().startswith("SELECT") and "service_case" in s]
     with _db.engine.connect() as conn:
         return [" | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + s, p))
                 for s, p in seen]
