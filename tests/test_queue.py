@@ -25,6 +25,8 @@ def fresh_limits():
 
 @pytest.fixture
 def hall(county, db, monkeypatch):
+    # The hall's clock is that morning for the pages too (a ticket taken through a page is numbered by now()).
+    monkeypatch.setattr("app.timeutil.now", lambda: MORNING)
     monkeypatch.setattr("app.timeutil.today", lambda: MORNING.date())
     a = county["a"]
     windows = [make_window(a, n, name) for n, name in ((1, "综合受理"), (2, "民政救助"), (3, "劳动保障"))]
