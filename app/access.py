@@ -6,8 +6,9 @@ county supervisor reads the whole county; nobody else sees another centre's reco
 from __future__ import annotations
 
 from functools import wraps
+from typing import NamedTuple
 
-from flask import abort, g, session
+from flask import abort, g, has_request_context, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -32,6 +33,58 @@ STAFF = frozenset({CLERK, AGENT, INSPECTOR, DEPUTY, DIRECTOR, LEADER, ADMIN})
 MANAGERS = frozenset({DEPUTY, DIRECTOR, LEADER})
 
 
+class CentreEntry(NamedTuple):
+    """A centre as lists, menus and access need it (its name, place in the tree, whether it is active)."""
+    id: int
+    name: str
+    code: str
+    kind: str
+    parent_id: int | None
+    active: bool
+
+
+class CentreDirectory:
+    """Every centre of the database, read in one statement once a request: access (county grants reach the
+    centres below), the header's scope and centre switch, and the lists' centre columns and filters use it
+    instead of loading centres one by one (the session's identity map forgets an unreferenced centre, so
+    the same centre was read three or four times a page)."""
+
+    def __init__(self, rows):
+        self.by_id = {r.id: r for r in rows}
+        self.children: dict[int, list[int]] = {}
+        for r in rows:
+            if r.parent_id is not None:
+                self.children.setdefault(r.parent_id, []).append(r.id)
+
+    def get(self, center_id) -> CentreEntry | None:
+        return self.by_id.get(center_id)
+
+    def below(self, center_id: int) -> set[int]:
+        """The centre and every centre below it (a county's townships, their points …)."""
+        ids, frontier = {center_id}, [center_id]
+        while frontier:
+            frontier = [c for p in frontier for c in self.children.get(p, ()) if c not in ids]
+            ids.update(frontier)
+        return ids
+
+    def entries(self, ids, order=("name",)) -> list[CentreEntry]:
+        found = [self.by_id[i] for i in ids if i in self.by_id]
+        return sorted(found, key=lambda e: tuple(getattr(e, f) for f in order))
+
+
+def centre_directory() -> CentreDirectory:
+    """The request's centre directory (read afresh outside a request: a job or the CLI may have changed
+    centres since)."""
+    if has_request_context() and "_centre_directory" in g:
+        return g._centre_directory
+    rows = db.session.execute(select(Center.id, Center.name, Center.code, Center.kind, Center.parent_id,
+                                     Center.active)).all()
+    directory = CentreDirectory([CentreEntry(*r) for r in rows])
+    if has_request_context():
+        g._centre_directory = directory
+    return directory
+
+
 def role_map(user) -> dict[int, frozenset[str]]:
     """centre id → roles the user holds there (county grants spread to the centres below); cached a request."""
     return _role_map(user)
@@ -45,11 +98,12 @@ def _role_map(user) -> dict[int, frozenset[str]]:
     roles: dict[int, set[str]] = {}
     grants = db.session.execute(
         select(RoleGrant.center_id, RoleGrant.role).where(RoleGrant.user_id == user.id)).all()
+    directory = centre_directory() if grants else None
     for center_id, role in grants:
-        center = db.session.get(Center, center_id)
+        center = directory.get(center_id)
         if center is None or not center.active:
             continue
-        reach = center.descendant_ids() if center.kind == "county" else {center_id}
+        reach = directory.below(center_id) if center.kind == "county" else {center_id}
         for cid in reach:
             roles.setdefault(cid, set()).add(role)
     cache[user.id] = {cid: frozenset(r) for cid, r in roles.items()}
@@ -111,8 +165,14 @@ def current_center_id() -> int | None:
 
 
 def current_center() -> Center | None:
+    """The current centre's record, read once a request (and held, so the session does not forget it)."""
     cid = current_center_id()
-    return db.session.get(Center, cid) if cid else None
+    if not cid:
+        return None
+    held = g.get("_current_center")
+    if held is None or held.id != cid:
+        held = g._current_center = db.session.get(Center, cid)
+    return held
 
 
 def current_scope_ids() -> set[int]:
@@ -124,8 +184,8 @@ def current_scope_ids() -> set[int]:
     cache = g.setdefault("_scope_ids", {})
     cid = current_center_id()
     if cid not in cache:
-        center = db.session.get(Center, cid) if cid else None
-        cache[cid] = (center.descendant_ids() if center else set()) & visible_center_ids(current_user)
+        directory = centre_directory()
+        cache[cid] = (directory.below(cid) if directory.get(cid) else set()) & visible_center_ids(current_user)
     return set(cache[cid])
 
 
@@ -152,5 +212,7 @@ def require_roles(*roles: str):
 def forget_roles() -> None:
     """Drop this request's cached role maps and covers (after centres, grants or covers change)."""
     g.pop("_role_maps", None)
+    g.pop("_centre_directory", None)
+    g.pop("_current_center", None)
     g.pop("_scope_ids", None)
     g.pop("_acting_for", None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 import unicodedata
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -38,6 +39,16 @@ def init_app(app):
     login_manager.login_message = None
     app.extensions["login_throttle"] = AddressThrottle()
     app.register_blueprint(bp)
+    app.before_request(_renew_session_now_and_then)
+
+
+def _renew_session_now_and_then() -> None:
+    """A signed-in session lasts 8 hours from the last page seen: its cookie is renewed when the last renewal
+    is a few minutes old (signing and sending a new cookie with every page cost every page)."""
+    if session.permanent:
+        moment = int(time.time())
+        if moment - session.get("_renewed", 0) >= current_app.config["SESSION_RENEW_SECONDS"]:
+            session["_renewed"] = moment
 
 
 @login_manager.user_loader

@@ -99,6 +99,10 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        # The 8 hours run from the last page seen, renewed at most every SESSION_RENEW_SECONDS (app/auth.py),
+        # not by signing a new cookie on every response.
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "SESSION_RENEW_SECONDS": 300,
         # No form of this office is larger; a bigger body is refused (413) before it is read.
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

@@ -6,6 +6,35 @@ doing read-modify-write queue up instead of overwriting each other (see TECH-NOT
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+# The session's identity map holds records weakly: a matter, window or user read for one line of a page and
+# not referenced any more was read again by the next line that asked for it (`session.get` found nothing).
+# Each transaction holds the records it loads, up to this many (an export of 100,000 rows holds no more),
+# and lets them go when it ends: the same row is read once a request.
+HOLD_PER_TRANSACTION = 2000
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _hold_loaded(session, instance):
+    held = session.info.setdefault("_held", [])
+    if len(held) < HOLD_PER_TRANSACTION:
+        held.append(instance)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _release_before_expiring(session):
+    """Let go before the commit expires what the session holds (a record nobody else holds is then simply
+    forgotten, not expired one by one); a savepoint's end keeps them."""
+    if session.get_nested_transaction() is None:
+        session.info.pop("_held", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_held(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("_held", None)
 
 
 def configure_engine(engine: Engine) -> None:

@@ -7,6 +7,9 @@ from pathlib import Path
 from flask import request, session
 from flask_login import current_user
 
+from flask_babel import Domain
+from flask_babel import _get_current_context  # the request's Babel context, where Flask-Babel keeps the locale
+
 from app.extensions import babel
 
 LOCALES = ("zh_CN", "en")
@@ -52,6 +55,23 @@ def label_in(context: str, message: str):
     return LazyString(translate)
 
 
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, holding the request's translations in the request's Babel context: a page
+    translates a hundred or more words, and each paid the locale lookup, its name and the cache key again."""
+
+    def get_translations(self):
+        ctx = _get_current_context()
+        if ctx is None:
+            return super().get_translations()
+        held = getattr(ctx, "hall_translations", None)
+        if held is not None and held[0] is getattr(ctx, "babel_locale", None):  # force_locale changes it
+            return held[1]
+        translations = super().get_translations()
+        ctx.hall_translations = (ctx.babel_locale, translations)
+        return translations
+
+
 def init_app(app) -> None:
     compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     babel.init_app(app, locale_selector=select_locale)
+    babel.domain_instance = RequestDomain(domain=app.extensions["babel"].default_domain)

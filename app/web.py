@@ -6,7 +6,6 @@ from flask import (Blueprint, abort, redirect, render_template, request, send_fr
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import access, features
 from app.config import ROOT
@@ -14,7 +13,6 @@ from app.extensions import db
 from app.features import HomePanel, MenuLink  # noqa: F401  (their old home: importable from here too)
 from app.i18n import LOCALES
 from app.timeutil import cn_date, today
-from models.core import Center
 
 bp = Blueprint("web", __name__)
 
@@ -71,10 +69,13 @@ def init_app(app) -> None:
     def layout_context():
         return {
             "access": access,
-            "current_center": access.current_center() if current_user.is_authenticated else None,
+            # id and name for the header and the pages (from the request's centre directory, no statement)
+            "current_center": access.centre_directory().get(access.current_center_id())
+            if current_user.is_authenticated else None,
             "cn_date": cn_date,
             "locales": LOCALES,
             "main_menu": main_menu,
+            "centre_name": centre_name,
             "menu_items": menu_items,
             "get_locale": get_locale,
         }
@@ -83,6 +84,12 @@ def init_app(app) -> None:
 
     for code in (403, 404, 405, 413, 429):
         app.register_error_handler(code, _error_page)
+
+
+def centre_name(center_id) -> str:
+    """A centre's name from the request's centre directory (a record's page names its centre)."""
+    entry = access.centre_directory().get(center_id)
+    return entry.name if entry else ""
 
 
 def _error_page(error):
@@ -145,8 +152,9 @@ def vendor(name):
 
 
 def visible_centers():
+    """The centres the header's switch offers (id, name, kind: from the request's centre directory)."""
     ids = access.visible_center_ids(current_user)
-    return db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.kind, Center.name)).all()
+    return access.centre_directory().entries(ids, order=("kind", "name")) if len(ids) > 1 else []
 
 
 @bp.app_context_processor
@@ -158,26 +166,42 @@ def centers_for_switch():
 
 def menu_items(group: str | None = None) -> list[dict]:
     """Registers the user may read in the current centre and feature pages for their roles."""
-    from app.records import REGISTRY
-    roles = access.roles_in(current_user, access.current_center_id())
-    items = [{"title": t.title_plural, "url": url_for("records.list_view", key=t.key), "group": t.nav_group}
-             for t in REGISTRY.values() if t.nav_group and t.readable_by(roles)]
-    items += [{"title": link.title, "url": url_for(link.endpoint, **link.kwargs), "group": link.group}
-              for link in features.menu_links() if link.roles & roles]
+    items = _menu(access.roles_in(current_user, access.current_center_id()))[0]
     return [i for i in items if group is None or i["group"] == group]
 
 
 def main_menu() -> list[dict]:
     """One header entry per group: the page itself when the group has one, else the group page."""
-    items = menu_items()
-    entries = []
-    for code, title in NAV_GROUPS.items():
-        mine = [i for i in items if i["group"] == code]
-        if len(mine) == 1:
-            entries.append({"title": mine[0]["title"], "url": mine[0]["url"]})
-        elif mine:
-            entries.append({"title": title, "url": url_for("web.group", code=code)})
-    return entries
+    return _menu(access.roles_in(current_user, access.current_center_id()))[1]
+
+
+# The menu of a set of roles in a language: the same for everyone who holds them, so it is made once per
+# process (the header of every page needs it; making it cost ~80 url_for and translations a page).
+_MENUS: dict = {}
+
+
+def _menu(roles: frozenset[str]) -> tuple[list[dict], list[dict]]:
+    from app.records import REGISTRY
+    links = features.menu_links()
+    types = tuple(REGISTRY.values())
+    key = (roles, str(get_locale()), request.script_root, tuple(map(id, types)), tuple(map(id, links)))
+    made = _MENUS.get(key)
+    if made is None:
+        items = [{"title": str(t.title_plural), "url": url_for("records.list_view", key=t.key), "group": t.nav_group}
+                 for t in types if t.nav_group and t.readable_by(roles)]
+        items += [{"title": str(link.title), "url": url_for(link.endpoint, **link.kwargs), "group": link.group}
+                  for link in links if link.roles & roles]
+        entries = []
+        for code, title in NAV_GROUPS.items():
+            mine = [i for i in items if i["group"] == code]
+            if len(mine) == 1:
+                entries.append({"title": mine[0]["title"], "url": mine[0]["url"]})
+            elif mine:
+                entries.append({"title": str(title), "url": url_for("web.group", code=code)})
+        if len(_MENUS) > 500:  # role sets × languages are few; never let a test run grow it without end
+            _MENUS.clear()
+        made = _MENUS[key] = (items, entries, types, links)  # held: the ids in the key stay theirs
+    return made[:2]
 
 
 @bp.route("/g/<code>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -47,12 +47,8 @@ class Center(db.Model):
 
     def descendant_ids(self) -> set[int]:
         """This centre and every centre below it (a county's townships, their points …)."""
-        ids, frontier = {self.id}, [self.id]
-        while frontier:
-            frontier = list(db.session.scalars(select(Center.id).where(Center.parent_id.in_(frontier))))
-            frontier = [i for i in frontier if i not in ids]
-            ids.update(frontier)
-        return ids
+        from app.access import centre_directory
+        return centre_directory().below(self.id)
 
 
 class User(UserMixin, db.Model):

@@ -68,10 +68,11 @@ def read_condition(rtype: RecordType, user):
     return or_(*parts)
 
 
-def get_or_404(rtype: RecordType, record_id: int, user, action: str = "read"):
+def get_or_404(rtype: RecordType, record_id: int, user, action: str = "read", options=()):
     """Load → check access. Not visible: 404 (its existence is not revealed). Not allowed in any state: 403
-    (what the record's present state allows is the caller's to say: 409 when nobody may now)."""
-    record = db.session.scalar(visible_query(rtype, user).where(rtype.model.id == record_id))
+    (what the record's present state allows is the caller's to say: 409 when nobody may now). `options`:
+    loader options for what the page shows of it (the record page: the references its list joins)."""
+    record = db.session.scalar(visible_query(rtype, user).where(rtype.model.id == record_id).options(*options))
     if record is None:
         abort(404)
     if action != "read" and not rtype.may(action, user, record, any_state=True):

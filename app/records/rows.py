@@ -39,6 +39,7 @@ def row_renderer(rtype, *, show_id: bool, centers, unmask):
     base = _record_base(rtype)
     fields = [(f, Markup(f'<td class="k-{f.kind} col-{f.name}">'), f.kind == "idno") for f in rtype.list_fields]
     badges = _Badges(rtype) if rtype.workflow else None
+    centre_names = {c.id: escape(c.name) for c in centers or ()}
 
     def render(r) -> Markup:
         href = f"{base}{r.id}"
@@ -52,7 +53,7 @@ def row_renderer(rtype, *, show_id: bool, centers, unmask):
             else:
                 out.append(f"{td}{escape(text or '')}</td>")
         if centers:
-            out.append(f"<td>{escape(r.center.name)}</td>")
+            out.append(f"<td>{centre_names.get(r.center_id) or escape(r.center.name)}</td>")
         if badges is not None:
             out.append(f"<td>{badges(r)}</td>")
         out.append("</tr>")

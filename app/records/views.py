@@ -13,7 +13,6 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Forbidden
@@ -79,19 +78,16 @@ def _own_number(rtype):
 
 
 def _readable_centers(rtype):
-    from models.core import Center
     ids = rq.listed_center_ids(rtype, current_user)
     if len(ids) < 2:
         return []
-    return db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.name)).all()
+    return access.centre_directory().entries(ids)
 
 
 def _choice_centers(rtype):
     """Centres whose windows, departments and staff the list's filters offer: those the list shows;
     the county centre itself only when it is the only one (its supervisors own no township records)."""
-    from models.core import Center
-    ids = rq.listed_center_ids(rtype, current_user)
-    centers = db.session.scalars(select(Center).where(Center.id.in_(ids)).order_by(Center.name)).all()
+    centers = access.centre_directory().entries(rq.listed_center_ids(rtype, current_user))
     below = [c for c in centers if c.kind != "county"]
     return below or centers
 
@@ -390,7 +386,7 @@ def _not_now(rtype, record, reason: str | None = None):
 @bp.route("/<key>/<int:record_id>")
 def view(key, record_id):
     rtype = _type_or_404(key)
-    record = rq.get_or_404(rtype, record_id, current_user)
+    record = rq.get_or_404(rtype, record_id, current_user, options=rtype.list_options)
     roles = access.roles_in(current_user, record.center_id)
     return render_template(
         rtype.template_view, rtype=rtype, record=record,
