@@ -257,7 +257,7 @@ def responsible_or_manager(case, user) -> None:
     """首问负责: only the first-responsible clerk (or a manager, or whoever covers the clerk's post while the
     clerk is on leave) handles the case; else Refused."""
     from app.access import acting_for, roles_in
-    if case.responsible_id is None or case.responsible_id in acting_for(user) \
+    if case.responsible_id is None or case.responsible_id == user.id or case.responsible_id in acting_for(user) \
             or roles_in(user, case.center_id) & {DEPUTY, DIRECTOR}:
         return
     raise Refused(_l("Only the first-responsible clerk or a manager may handle this case."))

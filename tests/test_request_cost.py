@@ -102,3 +102,17 @@ def test_a_record_page_reads_its_matter_window_and_centre_without_a_statement_ea
     assert len(_on_table(seen, "center")) == 1  # the directory
     assert not [s for s in _on_table(seen, "matter") if "matter.id = " in s]
     assert not [s for s in _on_table(seen, "window") if "window.id = " in s]
+
+
+def test_form_attributes_are_written_as_wtforms_writes_them():
+    """The faster attribute writer installed in WTForms gives WTForms' own output, character for character."""
+    from markupsafe import Markup
+
+    from app.records import forms
+    cases = [dict(name="applicant_name", id="applicant_name", class_="wide", required=True, value="王\"秀英\"<b>"),
+             dict(type="checkbox", checked=False, data_tick_all="input[name^='m']", aria_invalid="true"),
+             dict(value=Markup('a "b" &amp; c'), for_="x", maxlength=4000, placeholder="任意部分 & 'x'"),
+             dict(), dict(disabled=True)]
+    for kw in cases:
+        assert forms.html_params(**kw) == forms.WTFORMS_HTML_PARAMS(**kw)
+        assert type(forms.html_params(**kw)) is Markup
