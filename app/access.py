@@ -152,16 +152,24 @@ def all_roles(user) -> frozenset[str]:
 
 
 def current_center_id() -> int | None:
-    """The centre the user works in now: chosen in the header, else the home centre."""
-    if not current_user.is_authenticated:
-        return None
-    visible = visible_center_ids(current_user)
+    """The centre the user works in now: chosen in the header, else the home centre (worked out once a
+    request: the header, the menu, the scope and the page each ask)."""
     chosen = session.get("center_id")
+    memo = g.get("_current_center_id")
+    if memo is not None and memo[0] == chosen:
+        return memo[1]
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        return None
+    visible = visible_center_ids(user)
     if chosen in visible:
-        return chosen
-    if current_user.center_id in visible:
-        return current_user.center_id
-    return min(visible) if visible else None
+        found = chosen
+    elif user.center_id in visible:
+        found = user.center_id
+    else:
+        found = min(visible) if visible else None
+    g._current_center_id = (chosen, found)
+    return found
 
 
 def current_center() -> Center | None:
@@ -214,5 +222,6 @@ def forget_roles() -> None:
     g.pop("_role_maps", None)
     g.pop("_centre_directory", None)
     g.pop("_current_center", None)
+    g.pop("_current_center_id", None)
     g.pop("_scope_ids", None)
     g.pop("_acting_for", None)

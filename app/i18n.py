@@ -7,7 +7,8 @@ from pathlib import Path
 from flask import request, session
 from flask_login import current_user
 
-from flask_babel import Domain
+from flask.globals import _cv_app  # the app context without a proxy lookup
+from flask_babel import Domain, get_translations
 from flask_babel import _get_current_context  # the request's Babel context, where Flask-Babel keeps the locale
 
 from app.extensions import babel
@@ -75,3 +76,21 @@ def init_app(app) -> None:
     compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = RequestDomain(domain=app.extensions["babel"].default_domain)
+    # Templates' _() and friends: the held translations first (Flask-Babel's own callables look up the
+    # domain, the context and the locale through Flask's proxies for each of a page's hundred words).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n))
+
+
+def _translations():
+    """The request's translations as RequestDomain holds them, else Flask-Babel's lookup (which holds them)."""
+    app_ctx = _cv_app.get(None)
+    babel_ctx = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    held = getattr(babel_ctx, "hall_translations", None)
+    if held is not None and held[0] is getattr(babel_ctx, "babel_locale", None):
+        return held[1]
+    return get_translations()
