@@ -640,7 +640,11 @@ CASES = register(RecordType(
     # The intake form's inputs that are not stored as typed: the "all brought" tick, the matter the
     # materials list was loaded for, "register and accept / finish on the spot" and that result.
     options=("all_received", "materials_for", "then", "result"),
-    list_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
+    # A list row names its matter and window: those two columns, not the matter's whole guide (basis,
+    # conditions, procedure …) for each of the page's rows. The record page reads them whole.
+    list_options=(joinedload(ServiceCase.matter).load_only(Matter.name),
+                  joinedload(ServiceCase.window).load_only(Window.number, Window.name)),
+    view_options=(joinedload(ServiceCase.matter), joinedload(ServiceCase.window)),
     template_view="cases/view.html", template_form="cases/intake.html", flags=case_flags, views=CASE_TILES,
     ledger_columns=("receipt_no", "applicant_name", "applicant_phone", "matter_id", "window_id", "kind", "intake_date",
                     ("due_date", "extended_due"), "completed_on", "responsible_id"),

@@ -322,6 +322,7 @@ class RecordType:
     options: tuple[str, ...] = ()                 # form inputs that are not stored (buttons, ticks): in ctx.values
     parent: tuple[str, type] | None = None        # (fk column, model): created from a parent record's page
     list_options: tuple = ()                      # loader options for list pages (avoid N+1)
+    view_options: tuple = ()                      # loader options for the record's page (what it shows of others)
     template_view: str = "records/view.html"
     template_form: str = "records/form.html"
     nav_group: str = ""

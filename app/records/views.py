@@ -386,7 +386,7 @@ def _not_now(rtype, record, reason: str | None = None):
 @bp.route("/<key>/<int:record_id>")
 def view(key, record_id):
     rtype = _type_or_404(key)
-    record = rq.get_or_404(rtype, record_id, current_user, options=rtype.list_options)
+    record = rq.get_or_404(rtype, record_id, current_user, options=rtype.view_options)
     roles = access.roles_in(current_user, record.center_id)
     return render_template(
         rtype.template_view, rtype=rtype, record=record,
