@@ -490,15 +490,25 @@ def demo_queue(ctx: DemoContext) -> None:
     from datetime import datetime, timedelta
 
     from app.queue import call_next, take_ticket
-    from app.timeutil import today
-    start = datetime.combine(today(), datetime.min.time()).replace(hour=8, minute=30)
+    from app.timeutil import now
+    # The hour since opening at 8:30; loaded before 9:30 the same hour ends now (squeezed after midnight), so
+    # no number is taken or called later than the present and the display's latest call is a real one.
+    moment = now()
+    midnight = datetime.combine(moment.date(), datetime.min.time())
+    span = timedelta(minutes=60)
+    start = min(midnight.replace(hour=8, minute=30), max(midnight, moment - span))
+    scale = min(1.0, (moment - start) / span)
+
+    def at(minutes: int):
+        return start + timedelta(minutes=minutes) * scale
+
     windows = list(ctx.windows.values())
     clerks = {n: ctx.users[f"clerk{n}"] for n in range(1, 10)}
     for i in range(14):
         take_ticket(ctx.township.id, window_id=windows[i % 4].id, priority="elderly" if i == 5 else "",
-                    at=start + timedelta(minutes=3 * i))
+                    at=at(3 * i))
     for i, window in enumerate(windows[:4] * 2):
-        call_next(window, clerks[window.number], start + timedelta(minutes=10 + 7 * i))
+        call_next(window, clerks[window.number], at(10 + 7 * i))
 
 
 DEMO_STEPS.append(demo_queue)

@@ -1,6 +1,7 @@
 """The demo county the run command loads into an empty database."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.catalogue import validate_matter
@@ -80,3 +81,21 @@ def test_demo_cases_cover_every_state_with_valid_id_numbers_and_some_overdue(db)
     assert {"registered", "awaiting_supplement", "accepted", "completed", "delivered", "answered", "refused",
             "transferred", "reported"} <= {c.state for c in cases}
     assert any(c.overdue for c in cases)
+
+
+@pytest.mark.parametrize("clock", ["00:20", "07:05", "09:10", "15:40"])
+def test_the_demo_queue_never_takes_or_calls_a_number_after_now(db, monkeypatch, clock):
+    """The demo's morning queue is an hour since opening; loaded before 9:30 that hour ends at the present (it
+    had calls at 9:00 when loaded at 1 a.m., and the hall display's latest call was one nobody had made)."""
+    from datetime import datetime
+
+    from models.queue import QueueTicket
+    moment = datetime(2026, 12, 8, *map(int, clock.split(":")))
+    monkeypatch.setattr("app.timeutil.now", lambda: moment)
+    monkeypatch.setattr("app.timeutil.today", lambda: moment.date())
+    build_demo()
+    tickets = db.session.scalars(select(QueueTicket)).all()
+    assert len(tickets) == 14 and all(t.day == moment.date() for t in tickets)
+    assert all(t.taken_at <= moment for t in tickets)
+    called = [t.called_at for t in tickets if t.called_at]
+    assert len(called) == 8 and max(called) <= moment
