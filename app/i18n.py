@@ -64,9 +64,9 @@ class RequestDomain(Domain):
         ctx = _get_current_context()
         if ctx is None:
             return super().get_translations()
-        held = getattr(ctx, "hall_translations", None)
-        if held is not None and held[0] is getattr(ctx, "babel_locale", None):  # force_locale changes it
-            return held[1]
+        held = _held(ctx)
+        if held is not None:
+            return held
         translations = super().get_translations()
         ctx.hall_translations = (ctx.babel_locale, translations)
         return translations
@@ -89,8 +89,11 @@ def init_app(app) -> None:
 def _translations():
     """The request's translations as RequestDomain holds them, else Flask-Babel's lookup (which holds them)."""
     app_ctx = _cv_app.get(None)
-    babel_ctx = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    return _held(app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None) or get_translations()
+
+
+def _held(babel_ctx):
+    """The translations a request's Babel context holds, while its locale is still theirs (force_locale
+    changes it), else None."""
     held = getattr(babel_ctx, "hall_translations", None)
-    if held is not None and held[0] is getattr(babel_ctx, "babel_locale", None):
-        return held[1]
-    return get_translations()
+    return held[1] if held is not None and held[0] is getattr(babel_ctx, "babel_locale", None) else None

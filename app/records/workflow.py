@@ -143,15 +143,30 @@ def not_in_this_state(rtype: RecordType, record) -> str:
              state=state.title if state else record.state)
 
 
+def _failed_check(rtype: RecordType, record, transition: Transition, user, roles) -> str | None:
+    """The first of a step's checks the record or the user (with `roles` in the record's centre) fails, by name
+    (None: all pass); the guard hook aside."""
+    if record.voided:
+        return "void"
+    if record.state not in transition.source or not transition.applies(record):
+        return "state"
+    if not rtype.grants(transition.roles, user, record, roles):
+        return "role"
+    if transition.not_by_subject and rtype.subject_id(record) == user.id:
+        return "own"
+    return None
+
+
 def refusal(rtype: RecordType, record, transition: Transition, user) -> str | None:
     """Why the user may not take this transition now (None: allowed)."""
-    if record.voided:
+    failed = _failed_check(rtype, record, transition, user, access.roles_in(user, record.center_id))
+    if failed == "void":
         return _("This record is void.")
-    if record.state not in transition.source or not transition.applies(record):
+    if failed == "state":
         return not_in_this_state(rtype, record)
-    if not rtype.grants(transition.roles, user, record, access.roles_in(user, record.center_id)):
+    if failed == "role":
         return _("You may not do this.")
-    if transition.not_by_subject and rtype.subject_id(record) == user.id:
+    if failed == "own":
         return _("You cannot approve your own record.")
     return _hook_refusal(rtype, transition.guard, record, user)
 
@@ -159,13 +174,11 @@ def refusal(rtype: RecordType, record, transition: Transition, user) -> str | No
 def available(rtype: RecordType, record, user) -> list[Transition]:
     """The steps the user may take now: `refusal`'s checks without writing its reasons (a worklist asks
     this for every step of fifty rows)."""
-    if rtype.workflow is None or record.voided:
+    if rtype.workflow is None:
         return []
     roles = access.roles_in(user, record.center_id)
     return [t for t in rtype.workflow.exits(record.state)
-            if t.applies(record) and rtype.grants(t.roles, user, record, roles)
-            and not (t.not_by_subject and rtype.subject_id(record) == user.id)
-            and _hook_refusal(rtype, t.guard, record, user) is None]
+            if _failed_check(rtype, record, t, user, roles) is None and _hook_refusal(rtype, t.guard, record, user) is None]
 
 
 def edit_refusal(rtype: RecordType, record, user) -> str | None:

@@ -76,9 +76,12 @@ def for_user(user, limit: int = 100, group: str | None = None) -> Worklist:
     on = today()
     # The user behind the request's proxy: every row's guards read it, many times.
     user = getattr(user, "_get_current_object", lambda: user)()
+    # What the SQL depends on besides the type: the person, the day, their roles in each centre, whose posts
+    # they cover today.
+    person = (user.id, on, tuple(sorted(access.role_map(user).items())), access.acting_for(user))
     planned = [(rtype, plan) for rtype in REGISTRY.values() if rtype.workflow is not None
-               for plan in (_plan(rtype, user, on),) if plan is not None]
-    counts = _counts(planned, user, on)
+               for plan in (_plan(rtype, user, on, person),) if plan is not None]
+    counts = _counts(planned, person)
     for i, (rtype, plan) in enumerate(planned):
         _add_type(worklist, rtype, plan, user, limit, group, counts.get(i, {}))
     return worklist
@@ -90,12 +93,11 @@ def for_user(user, limit: int = 100, group: str | None = None) -> Worklist:
 _COUNTS: dict = {}
 
 
-def _counts(planned, user, on) -> dict[int, dict[int, int]]:
+def _counts(planned, person) -> dict[int, dict[int, int]]:
     """type's place in `planned` → {group number: records}."""
     if not planned:
         return {}
-    key = (user.id, on, tuple(sorted(access.role_map(user).items())), access.acting_for(user),
-           tuple(id(rtype) for rtype, _plan in planned))
+    key = (*person, tuple(id(rtype) for rtype, _plan in planned))
     statement = _COUNTS.get(key)
     if statement is None:
         parts = [plan[3].add_columns(literal_column(str(i)).label("type_place")) for i, (_rtype, plan) in enumerate(planned)]
@@ -116,8 +118,8 @@ _PLANS: dict = {}
 _PLANS_MAX = 4096
 
 
-def _plan(rtype: RecordType, user, on):
-    key = (id(rtype), user.id, on, tuple(sorted(access.role_map(user).items())), access.acting_for(user))
+def _plan(rtype: RecordType, user, on, person):
+    key = (id(rtype), *person)
     if key in _PLANS:
         return _PLANS[key]
     model = rtype.model
