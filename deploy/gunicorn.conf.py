@@ -38,3 +38,8 @@ if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 # gunicorn ≥ 25 opens a control socket in ~/.gunicorn by default; two instances would share it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Say when a worker has loaded the app and takes requests ("Booting worker" comes before the import)."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

@@ -210,6 +210,10 @@ def test_a_session_made_on_one_gunicorn_worker_is_valid_on_the_other(tmp_path):
         login_pid = re.search(r'"POST /login\?n=login HTTP/1\.1" 302 .* pid=<?(\d+)', access_log.read_text()).group(1)
         workers = _booted_workers(error_log)
         assert len(workers) == 2, workers
+        # Each worker says when it has loaded the app: the benchmarks wait for every one (a client that
+        # connects while only one is ready keeps its connection there, and one worker serves everybody).
+        ready = set(re.findall(r"Worker ready \(pid: (\d+)\)", error_log.read_text(errors="replace")))
+        assert ready == workers, (ready, workers)
         assert set(served_by.values()) == workers, f"both workers should have answered: {set(served_by.values())}"
         assert login_pid in workers and set(served_by.values()) - {login_pid}, "the other worker knew the session"
         key = (instance / "secret_key").read_text()

@@ -464,8 +464,8 @@ def start_gunicorn(url: str, workers: int, threads: int | None, log_dir: Path, n
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = re.search(r"Listening at: http://([\d.]+):(\d+)", error_log.read_text(errors="replace"))
-        booted = len(re.findall(r"Booting worker", error_log.read_text(errors="replace")))
-        if found and booted >= workers:
+        ready = len(re.findall(r"Worker ready", error_log.read_text(errors="replace")))
+        if found and ready >= workers:  # every worker has loaded the app: none gets all the clients
             return server, found.group(1), int(found.group(2))
         if server.poll() is not None:
             raise SystemExit(error_log.read_text())
