@@ -39,7 +39,9 @@ class ServiceCase(RecordMixin, db.Model):
         # index. SQLite appends the row id to every index by itself; PostgreSQL needs it named, or it
         # walks the whole table's primary key (2 s at 5,000,000 cases) or sorts a window's 30,000 cases.
         Index("ix_case_center_order", "center_id", "voided", "id"),
-        Index("ix_case_window_order", "window_id", "id"),
+        # A window's list is also counted from its index: the centre and the voided flag come before the id
+        # (PostgreSQL otherwise read every case of the window from the table to check them).
+        Index("ix_case_window_order", "window_id", "center_id", "voided", "id"),
     )
     receipt_no: Mapped[str] = mapped_column(String(20), default="")
     applicant_name: Mapped[str] = mapped_column(String(60))

@@ -247,4 +247,29 @@ def test_the_registers_newest_first_order_ends_the_centre_and_window_indexes(db)
     from sqlalchemy import inspect
     indexes = {tuple(ix["column_names"]) for ix in inspect(_db.engine).get_indexes("service_case")}
     assert ("center_id", "voided", "id") in indexes
-    assert ("window_id", "id") in indexes
+    assert any(ix[0] == "window_id" and ix[-1] == "id" for ix in indexes), indexes
+
+
+def test_a_windows_cases_are_counted_and_paged_from_one_index(client, auth, county, db):
+    """A clerk's list of their own window: the count checks centre, voided and window for up to 10,001
+    cases. With (window_id, id) alone PostgreSQL combined it with the centre's index and read every
+    matching case from the table (35–70 ms at 5,000,000 cases, tests/bench/bench_county.py); the window's
+    index carries the centre and voided flag before the id, so count and page read the index alone."""
+    from sqlalchemy import inspect, text
+    indexes = {tuple(ix["column_names"]) for ix in inspect(_db.engine).get_indexes("service_case")}
+    assert ("window_id", "center_id", "voided", "id") in indexes
+    assert ("window_id", "id") not in indexes, "the shorter index is replaced, not kept beside it"
+    if _db.engine.dialect.name != "sqlite":
+        return
+    window = make_window(county["a"], 3, "社保窗口")
+    matter = make_matter(county["a"], window_id=window.id)
+    for i in range(60):
+        make_case(county["a"], matter, state="delivered")
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    auth.login("a_clerk")
+    plans = query_plans(client, f"/r/cases/?window_id={window.id}")
+    assert plans and all("ix_case_window_order" in p for p in plans), plans
+    count = [p for p in plans if "CO-ROUTINE" in p]
+    assert count and all("COVERING INDEX ix_case_window_order" in p for p in count), plans
