@@ -463,8 +463,9 @@ def start_gunicorn(url: str, workers: int, threads: int | None, log_dir: Path, n
                                   cwd=ROOT, env=env, stdout=err, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = re.search(r"Listening at: http://([\d.]+):(\d+)", error_log.read_text(errors="replace"))
-        ready = len(re.findall(r"Worker ready", error_log.read_text(errors="replace")))
+        log = error_log.read_text(errors="replace")
+        found = re.search(r"Listening at: http://([\d.]+):(\d+)", log)
+        ready = len(re.findall(r"Worker ready", log))
         if found and ready >= workers:  # every worker has loaded the app: none gets all the clients
             return server, found.group(1), int(found.group(2))
         if server.poll() is not None:
