@@ -3,10 +3,11 @@
 SQLite: WAL, busy_timeout, foreign keys on, and every writing transaction begins IMMEDIATE so two writers
 doing read-modify-write queue up instead of overwriting each other (see TECH-NOTES.md).
 """
-from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from app.extensions import reading_request
 
 # The session's identity map holds records weakly: a matter, window or user read for one line of a page and
 # not referenced any more was read again by the next line that asked for it (`session.get` found nothing).
@@ -52,9 +53,7 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Reads (GET pages) begin DEFERRED so they never queue behind writers under WAL.
-        reading = (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-                   and not getattr(current_app.view_functions.get(request.endpoint), "writes", False))
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if reading_request() else "BEGIN IMMEDIATE")
 
 
 def writes(view):

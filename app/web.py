@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from app import access, features
 from app.config import ROOT
-from app.extensions import db
+from app.extensions import db, end_request_transaction
 from app.features import HomePanel, MenuLink  # noqa: F401  (their old home: importable from here too)
 from app.i18n import LOCALES
 from app.timeutil import cn_date, today
@@ -52,7 +52,7 @@ def init_app(app) -> None:
     def commit_or_roll_back(response):
         """One request, one transaction: success commits, anything else rolls back."""
         if response.status_code < 400:
-            db.session.commit()
+            end_request_transaction()
         else:
             db.session.rollback()
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

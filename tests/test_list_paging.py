@@ -148,8 +148,10 @@ def test_the_count_is_capped_and_said_so(client, auth, cases, monkeypatch):
 
 
 def executed_by(client, url) -> tuple[list[tuple[str, object]], str]:
-    """The statements (with their parameters) a page runs, and its html."""
+    """The statements (with their parameters) a page runs, and its html. The tests share one session with
+    the pages they ask for; a server's request starts with a new one, holding nothing: so here too."""
     seen = []
+    _db.session.expire_all()
 
     def grab(_conn, _cursor, statement, parameters, _context, _many):
         seen.append((statement, parameters))
@@ -278,3 +280,22 @@ def test_a_windows_cases_are_counted_and_paged_from_one_index(client, auth, coun
     assert plans and all("ix_case_window_order" in p for p in plans), plans
     count = [p for p in plans if "CO-ROUTINE" in p]
     assert count and all("COVERING INDEX ix_case_window_order" in p for p in count), plans
+
+
+def test_a_list_filtered_to_one_state_in_id_order_reads_its_index_in_that_order(client, auth, years_of_cases):
+    """state=accepted, newest first: the index on (centre, void, state) holds those cases in id order, so
+    the page is its last 26 entries; the rule that makes SQLite sort a short filtered list (`+column`)
+    sorted all 7,018 accepted cases of the 250,000 for each page (2.7 ms, now 0.01 ms)."""
+    if _db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner")
+    auth.login("a_clerk")
+    def sorts(url) -> int:
+        """The sorts the statement reading the page's rows (with their matter) makes."""
+        page = [p for p in query_plans(client, url) if "matter_1" in p]
+        assert len(page) == 1, page
+        return page[0].count("TEMP B-TREE FOR ORDER BY")
+
+    for url in ("/r/cases/?state=accepted", "/r/cases/?state=accepted&sort=-id", "/r/cases/?state=accepted&sort=id"):
+        assert sorts(url) == 0, (url, query_plans(client, url))
+    # A condition no index holds in id order (a date range) is still found by its index and sorted.
+    assert sorts("/r/cases/?intake_date_from=2026-01-01&intake_date_to=2026-12-31") >= 1

@@ -107,9 +107,10 @@ def ref_choices(model, center_id: int | None, blank=True):
 @_once_a_request
 def user_choices(center_id: int | None, blank=True):
     from models.core import RoleGrant, User
-    query = (select(User).join(RoleGrant, RoleGrant.user_id == User.id)
-             .where(RoleGrant.center_id == center_id, User.active.is_(True)).distinct().order_by(User.name))
-    return ([(0, "—")] if blank else []) + [(u.id, u.name) for u in db.session.scalars(query)]
+    # Two columns, not the whole account: a centre's twenty staff as records cost a list page about 1 ms.
+    query = (select(User.id, User.name).join(RoleGrant, RoleGrant.user_id == User.id)
+             .where(RoleGrant.center_id == center_id, User.active.is_(True)).distinct().order_by(User.name, User.id))
+    return ([(0, "—")] if blank else []) + [(uid, name) for uid, name in db.session.execute(query)]
 
 
 TEXT_LIMIT = 4000  # characters of a free-text field unless its declaration says otherwise

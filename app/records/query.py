@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, has_request_context
 from sqlalchemy import Select, String, and_, cast, false, func, literal, or_, select, union_all
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, UnaryExpression
 
 from app import access
 from app.extensions import db
@@ -351,6 +351,44 @@ def _sorted_after_filtering(column):
     return UnaryExpression(column, operator=operators.custom_op("+"))
 
 
+def _fixed_columns(query: Select, model) -> set[str] | None:
+    """The model's columns the query's conditions hold to one value each (`=`, `IS`, `IN` one value), or
+    None when some condition does anything else (a range, a search, an OR)."""
+    fixed, todo = set(), list(query._where_criteria)
+    while todo:
+        condition = todo.pop()
+        if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_:
+            todo += condition.clauses
+            continue
+        if not isinstance(condition, BinaryExpression) or getattr(condition.left, "table", None) is not model.__table__:
+            return None
+        one_value = condition.operator in (operators.eq, operators.is_) or (
+            condition.operator is operators.in_op and isinstance(condition.right, BindParameter)
+            and isinstance(condition.right.value, (list, tuple)) and len(condition.right.value) == 1)
+        if not one_value:
+            return None
+        fixed.add(condition.left.key)
+    return fixed
+
+
+def _index_in_id_order(query: Select, column, model) -> bool:
+    """Sorted by id, and an index holds exactly the columns the conditions fix (then the id: SQLite ends
+    every index with the row id): the index range is the list in id order, read as far as the page goes.
+    `state=accepted` newest first is the tail of (centre, void, state), not 7,018 cases sorted."""
+    if column.key != "id":
+        return False
+    fixed = _fixed_columns(query, model)
+    if not fixed:
+        return False
+    for index in model.__table__.indexes:
+        names = [c.key for c in index.columns]
+        if names and names[-1] == "id":
+            names = names[:-1]
+        if set(names) == fixed:
+            return True
+    return False
+
+
 def _reversed(query: Select, column, descending: bool, model) -> Select:
     return query.order_by(None).order_by(column.asc() if descending else column.desc(), model.id.asc())
 
@@ -371,7 +409,7 @@ def page_of(query: Select, page: int, size: int, *, sort: str | None = None, aft
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     order_key = column
-    if not capped and db.engine.dialect.name == "sqlite":
+    if not capped and db.engine.dialect.name == "sqlite" and not _index_in_id_order(query, column, model):
         order_key = _sorted_after_filtering(column)
         query = query.order_by(None).order_by(order_key.desc() if descending else order_key.asc(), model.id.desc())
     pages = max(1, -(-total // size))
