@@ -9,9 +9,11 @@ from functools import wraps
 from typing import NamedTuple
 
 from flask import abort, g, has_request_context, session
+from flask.globals import _cv_app  # the app context without a proxy lookup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.local import LocalProxy
 
 from app import timeutil
 from app.extensions import db
@@ -90,8 +92,25 @@ def role_map(user) -> dict[int, frozenset[str]]:
     return _role_map(user)
 
 
+def unproxied(user):
+    """The signed-in user itself for `current_user` (each attribute read through the proxy finds the user
+    again in `g`: about 50 times a page), anything else as it is. Flask-Login keeps the request's user in
+    `g._login_user` once loaded; read there without a proxy lookup."""
+    if user is current_user:
+        app_ctx = _cv_app.get(None)
+        loaded = app_ctx.g.__dict__.get("_login_user") if app_ctx is not None else None
+        return loaded if loaded is not None else current_user._get_current_object()
+    return user._get_current_object() if isinstance(user, LocalProxy) else user
+
+
+def signed_in_id() -> int | None:
+    """The signed-in user's id (None for a visitor)."""
+    return getattr(unproxied(current_user), "id", None)
+
+
 def _role_map(user) -> dict[int, frozenset[str]]:
     """centre id → roles the user holds there (county grants spread to the centres below)."""
+    user = unproxied(user)
     cache = g.setdefault("_role_maps", {})
     if user.id in cache:
         return cache[user.id]
@@ -136,12 +155,14 @@ def centre_record_or_404(model, record_id: int, roles: frozenset[str]):
 
 
 def roles_in(user, center_id: int | None) -> frozenset[str]:
+    user = unproxied(user)
     if not getattr(user, "is_authenticated", False) or center_id is None:
         return frozenset()
     return _role_map(user).get(center_id, frozenset())
 
 
 def visible_center_ids(user) -> set[int]:
+    user = unproxied(user)
     if not getattr(user, "is_authenticated", False):
         return set()
     return set(_role_map(user))
@@ -187,7 +208,7 @@ def current_scope_ids() -> set[int]:
     """The centres the header's choice covers: the chosen centre and the centres below it (the county:
     every township; a township: itself and its service points), among those the user may see.
     Lists, filters, exports and ledgers show these; a record's own page stays reachable by its link."""
-    if not current_user.is_authenticated:
+    if not unproxied(current_user).is_authenticated:
         return set()
     cache = g.setdefault("_scope_ids", {})
     cid = current_center_id()

@@ -26,8 +26,9 @@ def readable_center_ids(rtype: RecordType, user) -> list[int]:
 
 def listed_center_ids(rtype: RecordType, user) -> list[int]:
     """The centres a list, export or ledger shows: readable ones within the centre chosen in the header."""
+    user = access.unproxied(user)
     readable = readable_center_ids(rtype, user)
-    if not has_request_context() or getattr(access.current_user, "id", None) != getattr(user, "id", None):
+    if not has_request_context() or access.signed_in_id() != getattr(user, "id", None):
         return readable  # not the signed-in user's screen (a job, a report for someone else)
     scope = access.current_scope_ids()
     return [cid for cid in readable if cid in scope]
@@ -210,6 +211,11 @@ class Page:
     pages: int                  # total pages (at least; exact unless capped)
     next_after: str | None      # cursor for "Next"; None on the last page
     prev_before: str | None     # cursor for "Previous"; None on the first page
+
+    @property
+    def carried(self) -> int:
+        """The count as the pager's links carry it to the next page (`n`): COUNT_CAP + 1 when over the cap."""
+        return self.total + 1 if self.capped else self.total
 
     def __iter__(self):  # rows, total, page, pages: what page_of returned before
         return iter((self.rows, self.total, self.page, self.pages))
@@ -394,18 +400,24 @@ def _reversed(query: Select, column, descending: bool, model) -> Select:
 
 
 def page_of(query: Select, page: int, size: int, *, sort: str | None = None, after: str | None = None,
-            before: str | None = None, count_key=None) -> Page:
+            before: str | None = None, count_key=None, known_total: int | None = None) -> Page:
     """One page of a list made by `filtered_query`: the first, the one after or before a cursor (an
     index range), or — an old link — page N by OFFSET. Reads size + 1 rows to know if there is more,
     with their references in the same statement (the type's `list_options`), and a capped count.
     `sort` is the sort `filtered_query` applied (its `active["sort"]`), else read from the query;
-    `count_key` names the list for `count_capped`."""
+    `count_key` names the list for `count_capped`. `known_total`: the count a cursor page's link carried
+    from the page before (`Page.carried`), used instead of counting again; a page without a cursor counts."""
     model = query.column_descriptions[0]["entity"]
     if sort:
         column, descending = getattr(model, sort.lstrip("-")), sort.startswith("-")
     else:
         column, descending = sort_of(query)
-    total = count_capped(query, key=count_key)
+    after_cursor = parse_cursor(after, column) if after else None
+    before_cursor = parse_cursor(before, column) if before and after_cursor is None else None
+    if known_total is not None and 0 <= known_total <= COUNT_CAP + 1 and (after_cursor or before_cursor):
+        total = known_total
+    else:
+        total = count_capped(query, key=count_key)
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     order_key = column
@@ -413,8 +425,6 @@ def page_of(query: Select, page: int, size: int, *, sort: str | None = None, aft
         order_key = _sorted_after_filtering(column)
         query = query.order_by(None).order_by(order_key.desc() if descending else order_key.asc(), model.id.desc())
     pages = max(1, -(-total // size))
-    after_cursor = parse_cursor(after, column) if after else None
-    before_cursor = parse_cursor(before, column) if before and after_cursor is None else None
     has_prev = has_next = False
     if (after or before) and after_cursor is None and before_cursor is None:
         page = 1  # a cursor that is none: the first page, whatever number came with it

@@ -20,7 +20,7 @@ from werkzeug.exceptions import Forbidden
 from app import access, audit
 from app.database import writes
 from app.extensions import db
-from app.params import parse_id, parse_page
+from app.params import parse_id, parse_int, parse_page
 from app.records import query as rq
 from app.records import operations
 from app.records.forms import build_form, conceal_id_numbers, may_unmask
@@ -59,6 +59,7 @@ def list_view(key):
     # alone is an old link or the number shown: see app/records/query.py, "pages of a list".
     pager = rq.page_of(query, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"],
                        sort=active["sort"], after=request.args.get("after"), before=request.args.get("before"),
+                       known_total=parse_int(request.args.get("n")),
                        count_key=(rtype.key, current_user.id, tuple(rq.listed_center_ids(rtype, current_user)), today(),
                                   repr(sorted((k, str(v)) for k, v in active.items() if k != "sort"))))
     ctx = dict(rtype=rtype, rows=pager.rows, total=pager.total, page=pager.page, pages=pager.pages, pager=pager,
