@@ -1,6 +1,7 @@
 """The application factory. Blueprints and record types are imported inside create_app."""
 from __future__ import annotations
 
+import gc
 import logging
 
 from flask import Flask
@@ -59,3 +60,14 @@ def create_app(config: dict | None = None) -> Flask:
     from app import cli
     cli.init_app(app)
     return app
+
+
+def freeze_start_up() -> int:
+    """Before a process starts serving: move every object loaded so far (modules, the ORM's mappings, the
+    registry, the catalogues: about 220,000) out of the garbage collector's sight, so its full collections
+    walk the requests' objects only (the load test's mix: 0.66 → 0.28 ms of an average 10 ms request).
+    Frozen objects are never freed: only for a process that serves from here on (`gc.unfreeze()` undoes).
+    Returns how many were frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -1,6 +1,7 @@
 """Command line: create-admin, demo-data, serve (the single-PC run command)."""
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
@@ -123,10 +124,13 @@ def serve(host: str, port: int, no_jobs: bool, threads: int) -> None:
     address = lan_address()
     click.echo(f"Serving on http://127.0.0.1:{port}  (office network: http://{address}:{port})")
     _set_public_base_url(address, port)
+    from app import freeze_start_up
+    freeze_start_up()
     try:
         with stop_on_signals():  # SIGTERM (kill, a service manager) ends waitress normally, so finally runs
             waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
     finally:
+        gc.unfreeze()
         stop_jobs_process(jobs)
 
 

@@ -41,5 +41,8 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Say when a worker has loaded the app and takes requests ("Booting worker" comes before the import)."""
-    worker.log.info("Worker ready (pid: %s)", worker.pid)
+    """Freeze what loading the app made (app.freeze_start_up: the garbage collector's full collections then
+    walk the requests' objects only) and say the worker takes requests ("Booting worker" comes before the
+    import)."""
+    from app import freeze_start_up
+    worker.log.info("Worker ready (pid: %s; %s objects of start-up frozen)", worker.pid, freeze_start_up())

@@ -383,3 +383,19 @@ def test_public_base_url_comes_from_the_environment(monkeypatch, tmp_path):
     assert from_environment()["PUBLIC_BASE_URL"] == "http://192.168.1.20:5000"
     monkeypatch.delenv("PUBLIC_BASE_URL")
     assert from_environment()["PUBLIC_BASE_URL"] == ""
+
+
+def test_serve_freezes_what_start_up_loaded_while_it_serves(serve_without_serving, monkeypatch):
+    """Modules, the ORM's mappings and the catalogue loaded at start-up (about 220,000 objects) are moved out
+    of the garbage collector's sight while waitress serves: its full collections then walk the requests'
+    objects only (0.66 → 0.28 ms of an average request). When serving stops they are given back."""
+    import gc
+
+    import waitress
+    app = serve_without_serving
+    seen = []
+    monkeypatch.setattr(waitress, "serve", lambda *_a, **_kw: seen.append(gc.get_freeze_count()))
+    result = app.test_cli_runner().invoke(args=["serve", "--no-jobs"])
+    assert result.exit_code == 0, result.output
+    assert seen and seen[0] > 10_000, seen
+    assert gc.get_freeze_count() == 0
