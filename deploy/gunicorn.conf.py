@@ -4,7 +4,7 @@
 
 Before the first start and after every update, once: `flask --app wsgi db upgrade` (gunicorn does not
 upgrade the database; `serve` does, but `serve` is the single-PC command). Settings from the environment:
-WEB_CONCURRENCY (workers, default 4), HALL_THREADS (threads per worker, default 4), HALL_BIND
+WEB_CONCURRENCY (workers, default 4), HALL_THREADS (threads per worker, default 2), HALL_BIND
 (default 0.0.0.0:5000), HALL_TIMEOUT (seconds, default 120), HALL_ACCESS_LOG ("-" = stdout, the default).
 """
 import os
@@ -13,10 +13,12 @@ bind = [a.strip() for a in os.environ.get("HALL_BIND", "0.0.0.0:5000").split(","
 # About 2 per CPU core; each worker holds up to 15 PostgreSQL connections (SQLAlchemy's pool: 5 + 10 overflow),
 # so workers × 15 + a few for the jobs process and backups must stay below PostgreSQL's max_connections (100).
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-# Threads: a worker goes on serving while one request waits for the database or a slow phone (the app runs
-# under waitress with 8 threads on the single PC, so it is thread-safe).
+# Threads: a worker goes on serving while one request waits for the database, a slow phone or a long PDF (the
+# app runs under waitress with 8 threads on the single PC, so it is thread-safe). Two, not more: the threads of
+# one process share its interpreter lock, and on 2 cores the load test served more requests with a shorter
+# tail with 2 a worker than with 4 (tests/bench/README.md, "Two threads a worker").
 worker_class = "gthread"
-threads = int(os.environ.get("HALL_THREADS", "4"))
+threads = int(os.environ.get("HALL_THREADS", "2"))
 # Off: each worker imports the app and opens its own database connections after the fork (a pool made
 # before the fork would be shared by all workers). Nothing in create_app writes to the database.
 preload_app = False

@@ -356,7 +356,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="1: flask serve (waitress, one process); more: gunicorn with this many processes")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads per process (default: 8 for flask serve, 4 per gunicorn worker)")
+                        help="threads per process (default: 8 for flask serve, 2 per gunicorn worker)")
     parser.add_argument("--db", type=Path, default=OUT / "load.sqlite3")
     parser.add_argument("--fresh", action="store_true", help="build the register again")
     parser.add_argument("--no-worklist", action="store_true", help="record pages instead of the worklist")
@@ -367,7 +367,7 @@ def main() -> None:
     prepare_database(args.db.resolve(), args.cases, args.fresh)
     facts = register_facts(args.db)
     if args.workers > 1:
-        args.threads = args.threads or 4
+        args.threads = args.threads or 2  # deploy/gunicorn.conf.py's default
         server, port = start_workers(args.db.resolve(), args.workers, args.threads)
     else:
         args.threads = args.threads or 8
