@@ -196,6 +196,9 @@ def filtered_query(rtype: RecordType, user, args) -> tuple[Select, dict]:
 # value are visited exactly once, as a block at that end, ties broken by id like any other value.
 
 COUNT_CAP = 10_000
+# A search counts its matches no further (page_of's `cap`): 王 matches 19,000 cases of a busy centre and
+# counting 10,001 of them cost PostgreSQL 33 ms; nobody pages through a thousand hits, they type more.
+SEARCH_COUNT_CAP = 1_000
 # A list known to match more than COUNT_CAP rows says so again without counting for this long (its
 # "10,000+" cannot change with a few new cases); a count under the cap is always made afresh.
 CAPPED_COUNT_SECONDS = 60
@@ -206,15 +209,15 @@ _capped_lists: dict = {}  # count key → monotonic time it was counted over the
 class Page:
     rows: list
     page: int                   # the page's number as shown (1 for the first)
-    total: int                  # matching rows, exact up to COUNT_CAP
-    capped: bool                # more than COUNT_CAP match: total is COUNT_CAP, shown as "10,000+"
+    total: int                  # matching rows, exact up to the cap (COUNT_CAP, a search's SEARCH_COUNT_CAP)
+    capped: bool                # more than the cap match: total is the cap, shown as "10,000+"
     pages: int                  # total pages (at least; exact unless capped)
     next_after: str | None      # cursor for "Next"; None on the last page
     prev_before: str | None     # cursor for "Previous"; None on the first page
 
     @property
     def carried(self) -> int:
-        """The count as the pager's links carry it to the next page (`n`): COUNT_CAP + 1 when over the cap."""
+        """The count as the pager's links carry it to the next page (`n`): the cap + 1 when over it."""
         return self.total + 1 if self.capped else self.total
 
     def __iter__(self):  # rows, total, page, pages: what page_of returned before
@@ -350,7 +353,7 @@ def _fetch(query: Select, limit: int, offset: int = 0) -> list:
 
 def _sorted_after_filtering(column):
     """The sort column as an expression no index orders (`+column`, SQLite's no-op unary plus): a list of
-    at most COUNT_CAP rows is then found by its filter's index and sorted, which costs a few ms. SQLite
+    at most the count's cap is then found by its filter's index and sorted, which costs a few ms. SQLite
     (without stat4) believes each state holds a tenth of the cases, so for `state=accepted` sorted by
     receipt it walked the receipt index from the oldest case, through 240,000 delivered ones, to the
     recent accepted ones (40–60 ms). PostgreSQL's planner knows the skew and keeps the plain column."""
@@ -400,13 +403,15 @@ def _reversed(query: Select, column, descending: bool, model) -> Select:
 
 
 def page_of(query: Select, page: int, size: int, *, sort: str | None = None, after: str | None = None,
-            before: str | None = None, count_key=None, known_total: int | None = None) -> Page:
+            before: str | None = None, count_key=None, known_total: int | None = None,
+            cap: int | None = None) -> Page:
     """One page of a list made by `filtered_query`: the first, the one after or before a cursor (an
     index range), or — an old link — page N by OFFSET. Reads size + 1 rows to know if there is more,
     with their references in the same statement (the type's `list_options`), and a capped count.
     `sort` is the sort `filtered_query` applied (its `active["sort"]`), else read from the query;
     `count_key` names the list for `count_capped`. `known_total`: the count a cursor page's link carried
-    from the page before (`Page.carried`), used instead of counting again; a page without a cursor counts."""
+    from the page before (`Page.carried`), used instead of counting again; a page without a cursor counts.
+    `cap`: how far to count (COUNT_CAP unless given)."""
     model = query.column_descriptions[0]["entity"]
     if sort:
         column, descending = getattr(model, sort.lstrip("-")), sort.startswith("-")
@@ -414,12 +419,13 @@ def page_of(query: Select, page: int, size: int, *, sort: str | None = None, aft
         column, descending = sort_of(query)
     after_cursor = parse_cursor(after, column) if after else None
     before_cursor = parse_cursor(before, column) if before and after_cursor is None else None
-    if known_total is not None and 0 <= known_total <= COUNT_CAP + 1 and (after_cursor or before_cursor):
+    cap = COUNT_CAP if cap is None else cap
+    if known_total is not None and 0 <= known_total <= cap + 1 and (after_cursor or before_cursor):
         total = known_total
     else:
-        total = count_capped(query, key=count_key)
-    capped = total > COUNT_CAP
-    total = min(total, COUNT_CAP)
+        total = count_capped(query, cap, key=count_key)
+    capped = total > cap
+    total = min(total, cap)
     order_key = column
     if not capped and db.engine.dialect.name == "sqlite" and not _index_in_id_order(query, column, model):
         order_key = _sorted_after_filtering(column)

@@ -60,6 +60,7 @@ def list_view(key):
     pager = rq.page_of(query, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"],
                        sort=active["sort"], after=request.args.get("after"), before=request.args.get("before"),
                        known_total=parse_int(request.args.get("n")),
+                       cap=rq.SEARCH_COUNT_CAP if active.get("q") else rq.COUNT_CAP,
                        count_key=(rtype.key, current_user.id, tuple(rq.listed_center_ids(rtype, current_user)), today(),
                                   repr(sorted((k, str(v)) for k, v in active.items() if k != "sort"))))
     ctx = dict(rtype=rtype, rows=pager.rows, total=pager.total, page=pager.page, pages=pager.pages, pager=pager,
