@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-from flask import request, session
-from flask_login import current_user
-
 from types import SimpleNamespace
 
 import flask_babel
+from flask import request, session
 from flask.globals import _cv_app  # the app context without a proxy lookup
 from flask_babel import Domain, get_translations
+from flask_login import current_user
 
 from app.extensions import babel
 

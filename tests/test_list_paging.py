@@ -303,8 +303,8 @@ def test_a_list_filtered_to_one_state_in_id_order_reads_its_index_in_that_order(
 
 def test_next_and_previous_carry_the_lists_count_instead_of_counting_it_again(app, client, auth, county, db):
     """The first page counts the list (up to the cap); Next and Previous carry that number (`n`) and show it
-    again without a COUNT (a sixth of a page's cost on the table htmx swaps in). A sort or filter change, a
-    typed address or an `n` that is no count counts afresh; the rows are always read afresh."""
+    again without a COUNT (a sixth of a page's cost on the table htmx swaps in). A first page (a sort or filter
+    change starts one) or an `n` that is no count counts afresh; the rows are always read afresh."""
     app.config["PAGE_SIZE"] = 3
     for _ in range(7):
         make_case(county["a"], state="accepted")
