@@ -75,7 +75,7 @@ def for_user(user, limit: int = 100, group: str | None = None) -> Worklist:
     worklist = Worklist([Group(key, title) for key, title in GROUPS])
     on = today()
     # The user behind the request's proxy: every row's guards read it, many times.
-    user = getattr(user, "_get_current_object", lambda: user)()
+    user = access.unproxied(user)
     # What the SQL depends on besides the type: the person, the day, their roles in each centre, whose posts
     # they cover today.
     person = (user.id, on, tuple(sorted(access.role_map(user).items())), access.acting_for(user))
