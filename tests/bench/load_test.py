@@ -86,7 +86,7 @@ def prepare_database(db_file: Path, n_cases: int, fresh: bool) -> None:
 
 def working_copy(db_file: Path) -> Path:
     """A copy of the built register for one run (SQLite's online backup: complete even with pages still in
-    the write-ahead log). Runs before 2026-12-08 served the register itself and each left some 300 open cases
+    the write-ahead log). Runs before 2026-12-08 served the register itself and each left 300-500 open cases
     behind: after about 45 runs the township held 4.7 times the open cases it was built with (22,600 against
     4,800), and every worklist and state list counted them."""
     run = db_file.with_name(db_file.stem + "-run" + db_file.suffix)
@@ -162,8 +162,8 @@ def start_workers(db_file: Path, workers: int, threads: int) -> tuple[subprocess
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and every process below it, from /proc (Linux; 0 elsewhere):
     what the server spent, apart from the clients that load it on the same cores. Children that ended count
-    too (their time is in their parent's cutime and cstime): gunicorn replaces a worker after about 5,000
-    requests, and before 2026-12-08 a run that made more lost that worker's time."""
+    too (their time is in their parent's cutime and cstime): gunicorn replaces a worker after max_requests, and
+    before 2026-12-08 the time of a worker replaced during the run was lost."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     total, pending = 0.0, [pid]
     while pending:
