@@ -179,7 +179,7 @@ def current_center_id() -> int | None:
     memo = g.get("_current_center_id")
     if memo is not None and memo[0] == chosen:
         return memo[1]
-    user = current_user._get_current_object()
+    user = unproxied(current_user)
     if not user.is_authenticated:
         return None
     visible = visible_center_ids(user)
